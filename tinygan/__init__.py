@@ -1,0 +1,14 @@
+"""tinygan: a GAN library written from scratch on NumPy (CPU) and CuPy (GPU), small enough to
+read end to end. `import tinygan as tg`; layers in tinygan.nn, activations and losses in
+tinygan.functional, gradient checks in tinygan.testing."""
+from numpy import float32, float64  # noqa: F401  (tg.float32 reads like torch.float32)
+
+from .backend import cuda_available, default_device
+from .creation import (full, generator, manual_seed, ones, ones_like, rand, randn, tensor, zeros,
+                       zeros_like)
+from .ops import (abs, broadcast_to, clip, concatenate, exp, leaky_relu, log, matmul, max,
+                  maximum, mean, min, minimum, pad, relu, reshape, sigmoid, softplus, sqrt, stack,
+                  sum, sum_to, tanh, transpose, where)
+from .tensor import Function, Tensor, enable_grad, grad, is_grad_enabled, no_grad
+
+__version__ = "0.1.0"

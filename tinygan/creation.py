@@ -1,0 +1,88 @@
+"""Making tensors: tg.tensor from data, zeros/ones/full, and seeded random tensors (randn, rand)
+on the default device ($TINYGAN_DEVICE, else the CPU)."""
+from __future__ import annotations
+
+import numpy as np
+
+from . import backend
+from .tensor import Tensor
+
+_generators: dict = {}
+
+
+def _resolve(device, dtype):
+    device = backend.default_device() if device is None else backend.check_device(device)
+    return device, np.dtype(np.float32 if dtype is None else dtype)
+
+
+def tensor(data, requires_grad: bool = False, dtype=None, device=None) -> Tensor:
+    """A new leaf tensor holding a copy of `data`. Python floats become float32 (as in PyTorch);
+    arrays keep their dtype unless `dtype` is given."""
+    if isinstance(data, Tensor):
+        data = data.data
+    if dtype is None and not hasattr(data, "dtype"):
+        probe = np.asarray(data)
+        dtype = np.float32 if probe.dtype.kind == "f" else probe.dtype
+    device = backend.default_device() if device is None else backend.check_device(device)
+    array = backend.to_device(data if hasattr(data, "dtype") else np.asarray(data), device)
+    array = array.astype(array.dtype if dtype is None else dtype, copy=True)
+    return Tensor(array, requires_grad=requires_grad)
+
+
+def manual_seed(seed: int) -> None:
+    """Reseed the generators behind randn/rand on every device (as torch.manual_seed)."""
+    _generators.clear()
+    _generators["seed"] = seed
+
+
+def generator(device=None):
+    """The shared random Generator of a device (seeded by manual_seed)."""
+    device = backend.default_device() if device is None else backend.check_device(device)
+    if device not in _generators:
+        seed = _generators.get("seed")
+        _generators[device] = backend.rng(None if seed is None else [seed, len(device)], device)
+    return _generators[device]
+
+
+def zeros(*shape, dtype=None, device=None, requires_grad=False) -> Tensor:
+    return full(_shape(shape), 0, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def ones(*shape, dtype=None, device=None, requires_grad=False) -> Tensor:
+    return full(_shape(shape), 1, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def full(shape, value, dtype=None, device=None, requires_grad=False) -> Tensor:
+    device, dtype = _resolve(device, dtype)
+    return Tensor(backend.xp_for(device).full(_shape((shape,)), value, dtype=dtype), requires_grad)
+
+
+def zeros_like(x: Tensor, requires_grad=False) -> Tensor:
+    return zeros(x.shape, dtype=x.dtype, device=x.device, requires_grad=requires_grad)
+
+
+def ones_like(x: Tensor, requires_grad=False) -> Tensor:
+    return ones(x.shape, dtype=x.dtype, device=x.device, requires_grad=requires_grad)
+
+
+def randn(*shape, dtype=None, device=None, requires_grad=False, rng=None) -> Tensor:
+    """Standard normal samples; `rng` is a Generator of that device, else the shared one."""
+    device, dtype = _resolve(device, dtype)
+    g = rng if rng is not None else generator(device)
+    return Tensor(g.standard_normal(_shape(shape), dtype=dtype), requires_grad)
+
+
+def rand(*shape, dtype=None, device=None, requires_grad=False, rng=None) -> Tensor:
+    """Uniform samples in [0, 1)."""
+    device, dtype = _resolve(device, dtype)
+    g = rng if rng is not None else generator(device)
+    return Tensor(g.random(_shape(shape), dtype=dtype), requires_grad)
+
+
+def _shape(shape) -> tuple:
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = shape[0]
+    shape = tuple(int(n) for n in shape)
+    if any(n < 0 for n in shape):
+        raise ValueError(f"a shape cannot have negative sizes, got {shape}")
+    return shape
