@@ -1,0 +1,1 @@
+"""GAN-specific pieces: objectives (losses.py); the trainer and models as they land."""
