@@ -1,0 +1,3 @@
+"""tinygan.nn: layers as Modules with PyTorch's names, weight layouts and state_dict keys."""
+from .layers import Flatten, Identity, LeakyReLU, Linear, ReLU, Sigmoid, Tanh, Unflatten
+from .module import Module, Parameter, Sequential
