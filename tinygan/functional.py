@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from .ops import exp, leaky_relu, log, relu, sigmoid, softplus, tanh  # noqa: F401 (re-exported)
 from .tensor import Tensor, as_tensor
+from .creation import generator
 
 __all__ = ["relu", "leaky_relu", "sigmoid", "tanh", "softplus", "log_sigmoid", "logsumexp",
            "log_softmax", "softmax", "bce_with_logits", "mse"]
+__all__ += ["dropout", "batch_norm", "layer_norm", "instance_norm"]
 
 
 def log_sigmoid(x) -> Tensor:
@@ -58,3 +60,99 @@ def mse(prediction, target, reduction: str = "mean") -> Tensor:
     prediction = as_tensor(prediction)
     d = prediction - as_tensor(target, prediction)
     return _reduce(d * d, reduction)
+
+
+# ---------------------------------------------------------------- dropout and normalization
+
+
+def dropout(x, p: float = 0.5, training: bool = True, rng=None) -> Tensor:
+    """Inverted dropout: y = x * keep / (1 - p), keep ~ Bernoulli(1 - p), so E[y] = x;
+    dy/dx = keep / (1 - p). The identity when not training. `rng` is a Generator of x's device
+    (default: its shared one, seeded by tg.manual_seed)."""
+    x = as_tensor(x)
+    if not 0 <= p <= 1:
+        raise ValueError(f"dropout probability must lie in [0, 1], got p={p}")
+    if not training or p == 0:
+        return x
+    if p == 1:  # every entry dropped; 1/(1-p) would divide by zero
+        return x * 0
+    g = rng if rng is not None else generator(x.device)
+    draw_dtype = x.dtype if x.dtype.name in ("float32", "float64") else "float64"
+    mask = (g.random(x.shape, dtype=draw_dtype) >= p).astype(x.dtype)
+    mask *= 1 / (1 - p)
+    return x * Tensor(mask)
+
+
+def _normalize(x: Tensor, axes, eps: float):
+    """(x - mean) / sqrt(var + eps) over `axes` with the biased variance; also returns the
+    batch mean and variance (keepdims) for running statistics."""
+    mean = x.mean(axes, keepdims=True)
+    d = x - mean
+    var = (d * d).mean(axes, keepdims=True)
+    return d / (var + eps).sqrt(), mean, var
+
+
+def _affine(y: Tensor, weight, bias, shape) -> Tensor:
+    if weight is not None:
+        y = y * as_tensor(weight, y).reshape(shape)
+    if bias is not None:
+        y = y + as_tensor(bias, y).reshape(shape)
+    return y
+
+
+def batch_norm(x, running_mean=None, running_var=None, weight=None, bias=None,
+               training: bool = False, momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    """Per channel (axis 1), over the batch and every axis after 1:
+    y = (x - mean) / sqrt(var + eps) * weight + bias.
+    Training normalises with the batch's biased variance and, when running buffers (Tensors of
+    shape (C,)) are given, updates them in place: r = (1 - momentum) r + momentum * batch stat,
+    using the *unbiased* variance for running_var, as PyTorch does. Not training, it uses the
+    running statistics."""
+    x = as_tensor(x)
+    if x.ndim < 2:
+        raise ValueError(f"batch_norm needs input of shape (N, C, ...), got shape {x.shape}")
+    c = x.shape[1]
+    shape = (1, c) + (1,) * (x.ndim - 2)
+    if not training:
+        if running_mean is None or running_var is None:
+            raise ValueError("batch_norm with training=False needs running_mean and running_var")
+        d = x - as_tensor(running_mean, x).reshape(shape)
+        return _affine(d / (as_tensor(running_var, x).reshape(shape) + eps).sqrt(),
+                       weight, bias, shape)
+    n = x.numel() // max(c, 1)
+    if n <= 1:
+        raise ValueError(f"batch_norm in training needs more than 1 value per channel, got input"
+                         f" of shape {x.shape}; use a batch of 2 or more, or eval mode")
+    axes = (0,) + tuple(range(2, x.ndim))
+    y, mean, var = _normalize(x, axes, eps)
+    if running_mean is not None and running_var is not None:
+        # the buffers are state, not part of the graph: update their arrays in place
+        running_mean.data *= 1 - momentum
+        running_mean.data += momentum * mean.data.reshape(c)
+        running_var.data *= 1 - momentum
+        running_var.data += (momentum * n / (n - 1)) * var.data.reshape(c)
+    return _affine(y, weight, bias, shape)
+
+
+def layer_norm(x, normalized_shape, weight=None, bias=None, eps: float = 1e-5) -> Tensor:
+    """Over the trailing axes given by normalized_shape, for each sample:
+    y = (x - mean) / sqrt(var + eps) * weight + bias (biased variance, as PyTorch)."""
+    x = as_tensor(x)
+    normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) \
+        else tuple(normalized_shape)
+    k = len(normalized_shape)
+    if k == 0 or x.shape[x.ndim - k:] != normalized_shape:
+        raise ValueError(f"layer_norm over trailing shape {normalized_shape} got input of shape "
+                         f"{x.shape}: its last {k} axes must be {normalized_shape}")
+    y, _, _ = _normalize(x, tuple(range(x.ndim - k, x.ndim)), eps)
+    return _affine(y, weight, bias, normalized_shape)
+
+
+def instance_norm(x, weight=None, bias=None, eps: float = 1e-5) -> Tensor:
+    """For each sample and channel, over the spatial axes (2, 3, ...):
+    y = (x - mean) / sqrt(var + eps) * weight + bias, weight and bias of shape (C,)."""
+    x = as_tensor(x)
+    if x.ndim < 3:
+        raise ValueError(f"instance_norm needs input of shape (N, C, H, ...), got shape {x.shape}")
+    y, _, _ = _normalize(x, tuple(range(2, x.ndim)), eps)
+    return _affine(y, weight, bias, (1, x.shape[1]) + (1,) * (x.ndim - 2))
