@@ -1,3 +1,4 @@
 """tinygan.nn: layers as Modules with PyTorch's names, weight layouts and state_dict keys."""
-from .layers import Flatten, Identity, LeakyReLU, Linear, ReLU, Sigmoid, Tanh, Unflatten
+from .layers import Dropout, Flatten, Identity, LeakyReLU, Linear, ReLU, Sigmoid, Tanh, Unflatten
 from .module import Module, Parameter, Sequential
+from .norm import BatchNorm1d, BatchNorm2d, InstanceNorm2d, LayerNorm

@@ -1,7 +1,10 @@
-"""Basic layers: Linear (weight (out, in), as PyTorch), activations, Flatten and Unflatten."""
+"""Basic layers: Linear (weight (out, in), as PyTorch), activations, Dropout, Flatten and
+Unflatten."""
 from __future__ import annotations
 
 import math
+
+import numpy as np
 
 from .. import functional as F
 from .. import init
@@ -9,11 +12,19 @@ from ..creation import zeros
 from .module import Module, Parameter
 
 
+def _check_size(layer: str, **sizes):
+    """Layer sizes must be non-negative ints (a float or a shape here is a common slip)."""
+    for name, n in sizes.items():
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+            raise ValueError(f"{layer}: {name} must be a non-negative int, got {n!r}")
+
+
 class Linear(Module):
     """y = x W^T + b with W of shape (out, in), as torch.nn.Linear."""
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, device=None,
                  dtype=None):
+        _check_size("Linear", in_features=in_features, out_features=out_features)
         self.in_features, self.out_features = in_features, out_features
         self.weight = Parameter(zeros(out_features, in_features, device=device, dtype=dtype))
         init.default_uniform_(self.weight, in_features)
@@ -30,7 +41,8 @@ class Linear(Module):
         return y if self.bias is None else y + self.bias
 
     def extra_repr(self):
-        return f"{self.in_features}, {self.out_features}, bias={self.bias is not None}"
+        return (f"in_features={self.in_features}, out_features={self.out_features}, "
+                f"bias={self.bias is not None}")
 
 
 class ReLU(Module):
@@ -42,7 +54,7 @@ class LeakyReLU(Module):
         self.slope = slope
 
     def forward(self, x): return F.leaky_relu(x, self.slope)
-    def extra_repr(self): return f"{self.slope}"
+    def extra_repr(self): return f"negative_slope={self.slope}"
 
 
 class Tanh(Module):
@@ -51,6 +63,19 @@ class Tanh(Module):
 
 class Sigmoid(Module):
     def forward(self, x): return F.sigmoid(x)
+
+
+class Dropout(Module):
+    """Inverted dropout (zero with probability p, scale the rest by 1/(1-p)) while training;
+    the identity in eval mode. Masks come from the device's shared generator."""
+
+    def __init__(self, p: float = 0.5):
+        if not 0 <= p <= 1:
+            raise ValueError(f"Dropout probability must lie in [0, 1], got p={p}")
+        self.p = p
+
+    def forward(self, x): return F.dropout(x, self.p, self.training)
+    def extra_repr(self): return f"p={self.p}"
 
 
 class Identity(Module):
@@ -64,6 +89,7 @@ class Flatten(Module):
         self.start_axis = start_axis
 
     def forward(self, x): return x.flatten(self.start_axis)
+    def extra_repr(self): return f"start_axis={self.start_axis}"
 
 
 class Unflatten(Module):
@@ -78,3 +104,5 @@ class Unflatten(Module):
             raise ValueError(f"Unflatten({self.axis}, {self.shape}) got shape {x.shape}: axis "
                              f"{self.axis} has {x.shape[axis]} entries, not {math.prod(self.shape)}")
         return x.reshape(x.shape[:axis] + self.shape + x.shape[axis + 1:])
+
+    def extra_repr(self): return f"axis={self.axis}, shape={self.shape}"

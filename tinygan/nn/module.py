@@ -1,5 +1,5 @@
-"""Module, Parameter and Sequential: parameters are found recursively in attributes, lists and
-dicts, and state_dict keys match PyTorch's, so weights move both ways."""
+"""Module, Parameter and Sequential: parameters and buffers are found recursively in attributes,
+lists and dicts, and state_dict keys match PyTorch's, so weights move both ways."""
 from __future__ import annotations
 
 import numpy as np
@@ -11,12 +11,17 @@ from ..tensor import Tensor
 class Parameter(Tensor):
     """A tensor that a Module trains: a leaf with requires_grad=True."""
 
-    def __init__(self, data):
-        super().__init__(data.data if isinstance(data, Tensor) else data, requires_grad=True)
+    def __init__(self, data, requires_grad: bool = True):
+        super().__init__(data.data if isinstance(data, Tensor) else data,
+                         requires_grad=requires_grad)
 
 
 class Module:
-    """Base class: subclasses set attributes in __init__ and define forward()."""
+    """Base class: subclasses set attributes in __init__ and define forward().
+
+    Any Parameter attribute is a parameter; any other Tensor attribute is a buffer (state that is
+    saved but not trained, like BatchNorm's running statistics); any Module attribute is a child.
+    Lists, tuples and dicts of these are searched too, their items named by index or key."""
     training = True
 
     def __call__(self, *args, **kwargs):
@@ -25,29 +30,59 @@ class Module:
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
+    # ------------------------------------------------------------ finding what a module holds
+
     def _named_members(self, prefix=""):
-        """(name, value) of every Tensor and sub-Module reachable from attributes."""
+        """(name, value) of every Tensor reachable from attributes, in attribute order."""
         for name, value in vars(self).items():
             yield from _walk(f"{prefix}{name}", value)
 
     def named_parameters(self, prefix=""):
-        return [(n, v) for n, v in self._named_members(prefix) if isinstance(v, Parameter)]
+        """[(dotted name, Parameter)]; a parameter shared by two layers is listed once."""
+        return _unique((n, v) for n, v in self._named_members(prefix) if isinstance(v, Parameter))
 
     def parameters(self):
         return [p for _, p in self.named_parameters()]
 
     def named_buffers(self, prefix=""):
         """Tensors that are state but not trained (BatchNorm's running statistics)."""
-        return [(n, v) for n, v in self._named_members(prefix)
-                if isinstance(v, Tensor) and not isinstance(v, Parameter)]
+        return _unique((n, v) for n, v in self._named_members(prefix)
+                       if isinstance(v, Tensor) and not isinstance(v, Parameter))
+
+    def buffers(self):
+        return [b for _, b in self.named_buffers()]
+
+    def named_children(self):
+        """[(name, Module)] one level down (modules inside lists/dicts are named 'list.0')."""
+        return _unique(_children(self))
+
+    def children(self):
+        return [m for _, m in self.named_children()]
+
+    def named_modules(self, prefix=""):
+        """[(dotted name, Module)] for self (named '') and every module below it, each once."""
+        found, seen = [], set()
+
+        def visit(name, module):
+            if id(module) in seen:
+                return
+            seen.add(id(module))
+            found.append((name, module))
+            for child_name, child in _children(module):
+                visit(f"{name}.{child_name}" if name else child_name, child)
+
+        visit(prefix, self)
+        return found
 
     def modules(self):
-        yield self
-        for value in vars(self).values():
-            for _, m in _walk("", value, modules=True):
-                yield from m.modules()
+        return [m for _, m in self.named_modules()]
+
+    # ------------------------------------------------------------ modes and devices
 
     def train(self, mode: bool = True):
+        """Set training mode on self and every module below (Dropout, BatchNorm read it)."""
+        if not isinstance(mode, bool):
+            raise TypeError(f"train(mode) takes a bool, got {type(mode).__name__}")
         for m in self.modules():
             m.training = mode
         return self
@@ -55,10 +90,22 @@ class Module:
     def eval(self):
         return self.train(False)
 
+    def requires_grad_(self, flag: bool = True):
+        """Freeze (False) or unfreeze every parameter, e.g. D while the generator steps."""
+        for p in self.parameters():
+            p.requires_grad_(flag)
+        return self
+
+    def apply(self, fn):
+        """Call fn(module) on every module below, then on self (as PyTorch; e.g. DCGAN's init)."""
+        for m in reversed(self.modules()):
+            fn(m)
+        return self
+
     def to(self, device):
-        """Move every parameter and buffer to `device` in place; returns self."""
+        """Move every parameter and buffer (and gradient) to `device` in place; returns self."""
         device = backend.check_device(device)
-        for _, t in self.named_parameters() + self.named_buffers():
+        for _, t in self._named_members():
             t.data = backend.to_device(t.data, device)
             if t.grad is not None:
                 t.grad = t.grad.to(device)
@@ -68,29 +115,56 @@ class Module:
         for p in self.parameters():
             p.grad = None
 
+    # ------------------------------------------------------------ state
+
     def state_dict(self) -> dict:
         """name -> host NumPy copy of every parameter and buffer (PyTorch's key names)."""
-        return {n: backend.to_numpy(t.data).copy()
-                for n, t in self.named_parameters() + self.named_buffers()}
+        return {n: backend.to_numpy(t.data).copy() for n, t in self._state_tensors().items()}
 
-    def load_state_dict(self, state: dict, strict: bool = True):
-        """Copy values in; with strict=True, missing, unexpected or mis-shaped keys are an error
-        that lists all of them, and nothing is changed."""
-        own = dict(self.named_parameters() + self.named_buffers())
+    def _state_tensors(self, prefix="") -> dict:
+        """Every parameter and buffer by name (a shared tensor under each of its names) in
+        PyTorch's order: a module's own parameters, then its own buffers, then its children's."""
+        direct = [(f"{prefix}{n}", v) for name, value in vars(self).items()
+                  for n, v in _walk(name, value, direct=True)]
+        state = {n: t for n, t in direct if isinstance(t, Parameter)}
+        state.update((n, t) for n, t in direct if isinstance(t, Tensor) and n not in state)
+        for n, m in direct:
+            if isinstance(m, Module):
+                state.update(m._state_tensors(f"{n}."))
+        return state
+
+    def load_state_dict(self, state, strict: bool = True):
+        """Copy values in (NumPy arrays, tinygan or CPU torch tensors). Missing or unexpected
+        keys (with strict=True), wrong shapes and non-numeric values are an error that lists all
+        of them, and then nothing is changed. Values are copied, never shared with `state`."""
+        if not hasattr(state, "keys"):
+            raise TypeError(f"load_state_dict takes a dict of name -> array, got "
+                            f"{type(state).__name__}")
+        own = self._state_tensors()
         missing = sorted(set(own) - set(state))
         unexpected = sorted(set(state) - set(own))
-        wrong = [f"{k}: expected {own[k].shape}, got {tuple(np.shape(state[k]))}"
-                 for k in own if k in state and tuple(np.shape(state[k])) != own[k].shape]
         problems = ([f"missing keys {missing}"] if missing and strict else []) + \
-                   ([f"unexpected keys {unexpected}"] if unexpected and strict else []) + \
-                   ([f"wrong shapes: {'; '.join(wrong)}"] if wrong else [])
-        if problems:
-            raise ValueError(f"cannot load state into {type(self).__name__}: " + " | ".join(problems))
+                   ([f"unexpected keys {unexpected}"] if unexpected and strict else [])
+        values, wrong = {}, []
         for k, t in own.items():
-            if k in state:
-                value = state[k].data if isinstance(state[k], Tensor) else state[k]
-                t.data = backend.to_device(np.asarray(backend.to_numpy(value), dtype=t.dtype),
-                                           t.device)
+            if k not in state:
+                continue
+            value = state[k]
+            value = backend.to_numpy(value.data if isinstance(value, Tensor) else value)
+            if value.dtype.kind not in "biuf":
+                wrong.append(f"{k}: values of dtype {value.dtype} are not numbers")
+            elif tuple(value.shape) != t.shape:
+                wrong.append(f"{k}: expected shape {t.shape}, got {tuple(value.shape)}")
+            else:
+                values[k] = value
+        if wrong:
+            problems.append("bad values: " + "; ".join(wrong))
+        if problems:
+            raise ValueError(f"cannot load state into {type(self).__name__} (nothing was "
+                             "changed): " + " | ".join(problems))
+        for k, value in values.items():  # all checked: now copy every value in
+            t = own[k]
+            t.data = backend.to_device(np.array(value, dtype=t.dtype, copy=True), t.device)
         return self
 
     def __repr__(self):
@@ -102,11 +176,22 @@ class Module:
         return ""
 
 
-def _walk(name, value, modules=False):
-    """Yield (dotted name, item) for Tensors and Modules inside value (recursing into Modules,
-    lists, tuples and dicts). With modules=True, yield only the first level of Modules."""
+def _unique(pairs):
+    """Keep the first (name, item) for each item (by identity)."""
+    seen, out = set(), []
+    for name, item in pairs:
+        if id(item) not in seen:
+            seen.add(id(item))
+            out.append((name, item))
+    return out
+
+
+def _walk(name, value, modules=False, direct=False):
+    """Yield (dotted name, item) for Tensors inside value, recursing into Modules, lists, tuples
+    and dicts. With modules=True, yield only the first level of Modules instead; with
+    direct=True, the first level of Modules and the Tensors outside them."""
     if isinstance(value, Module):
-        if modules:
+        if modules or direct:
             yield name, value
         else:
             yield from value._named_members(f"{name}.")
@@ -114,10 +199,10 @@ def _walk(name, value, modules=False):
         yield name, value
     elif isinstance(value, (list, tuple)):
         for i, item in enumerate(value):
-            yield from _walk(f"{name}.{i}", item, modules)
+            yield from _walk(f"{name}.{i}", item, modules, direct)
     elif isinstance(value, dict):
         for key, item in value.items():
-            yield from _walk(f"{name}.{key}", item, modules)
+            yield from _walk(f"{name}.{key}", item, modules, direct)
 
 
 def _children(module):
@@ -141,7 +226,8 @@ class Sequential(Module):
         return len(list(_children(self)))
 
     def __getitem__(self, i):
-        return list(self)[i]
+        items = list(self)
+        return Sequential(*items[i]) if isinstance(i, slice) else items[i]
 
     def forward(self, x):
         for m in self:
