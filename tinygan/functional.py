@@ -5,10 +5,12 @@ from __future__ import annotations
 from .ops import exp, leaky_relu, log, relu, sigmoid, softplus, tanh  # noqa: F401 (re-exported)
 from .tensor import Tensor, as_tensor
 from .creation import generator
+from .conv import avg_pool2d, conv2d, conv_transpose2d, interpolate  # noqa: F401 (re-exported)
 
 __all__ = ["relu", "leaky_relu", "sigmoid", "tanh", "softplus", "log_sigmoid", "logsumexp",
            "log_softmax", "softmax", "bce_with_logits", "mse"]
 __all__ += ["dropout", "batch_norm", "layer_norm", "instance_norm"]
+__all__ += ["conv2d", "conv_transpose2d", "avg_pool2d", "interpolate"]
 
 
 def log_sigmoid(x) -> Tensor:

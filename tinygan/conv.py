@@ -1,0 +1,312 @@
+"""2-D convolution as im2col + one matrix product, and the transposed convolution as its adjoint.
+
+    conv2d(x, w)            im2col(x) @ w^T             (unfold patches, then one matmul)
+    conv_transpose2d(y, w)  col2im(y @ w)               (one matmul, then fold patches back)
+
+The three Functions below are each other's derivatives, so gradients of gradients work to any
+order (a gradient penalty through a convolutional discriminator needs the second order):
+
+    Conv2d(x, w):            dx = ConvTranspose2d(gy, w)     dw = Conv2dWeightGrad(x, gy)
+    ConvTranspose2d(y, w):   dy = Conv2d(gz, w)              dw = Conv2dWeightGrad(gz, y)
+    Conv2dWeightGrad(x, gy): dx = ConvTranspose2d(gy, G)     dgy = Conv2d(x, G)
+
+Layout, chosen by profiling: the public tensors are NCHW (PyTorch's), but inside, patches are
+unfolded from a channel-last (N, H, W, C) copy of the padded input. Then one patch row,
+(KH, KW, C), is made of KH contiguous runs of KW*C numbers, so the im2col copy moves long runs
+instead of 4-number scraps, and the matrix product is one large (N*OH*OW, KH*KW*C) @
+(KH*KW*C, O). Results are returned as NCHW *views* of channel-last memory (no copy); NumPy's
+elementwise ops keep that layout, so the next convolution finds its input already channel-last.
+col2im loops over the KH*KW kernel offsets adding strided slices (no index can repeat within
+one slice, so no scatter-add is needed).
+"""
+from __future__ import annotations
+
+import numbers
+
+from . import backend
+from .tensor import Function, Tensor, as_tensor
+
+__all__ = ["conv2d", "conv_transpose2d", "avg_pool2d", "interpolate", "conv_output_size",
+           "conv_transpose_output_size", "im2col", "col2im"]
+
+
+# ---------------------------------------------------------------- sizes and argument checks
+
+
+def _pair(v, what: str, fn: str, minimum: int) -> tuple:
+    """An int or a pair of ints -> a pair, each at least `minimum`."""
+    pair = (v, v) if _is_int(v) else tuple(v) if isinstance(v, (tuple, list)) else ()
+    if len(pair) != 2 or not all(_is_int(i) for i in pair) or min(pair) < minimum:
+        raise ValueError(f"{fn}: {what} must be an int or a pair of ints >= {minimum}, got {v!r}")
+    return tuple(int(i) for i in pair)
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, numbers.Integral) and not isinstance(v, bool)
+
+
+def conv_output_size(size: int, kernel: int, stride: int, padding: int) -> int:
+    """Positions a kernel takes along one axis: floor((size + 2p - k) / s) + 1."""
+    return (size + 2 * padding - kernel) // stride + 1
+
+
+def conv_transpose_output_size(size: int, kernel: int, stride: int, padding: int,
+                               output_padding: int = 0) -> int:
+    """(size - 1) s - 2p + k + output_padding: the input size of the convolution it undoes."""
+    return (size - 1) * stride - 2 * padding + kernel + output_padding
+
+
+def _leftover(size: int, out: int, kernel: int, stride: int, padding: int) -> int:
+    """The output_padding that makes a transposed convolution of an `out`-sized input give back
+    `size`: the rows the forward convolution's last stride skipped (always < stride)."""
+    return size - conv_transpose_output_size(out, kernel, stride, padding)
+
+
+# ---------------------------------------------------------------- raw-array helpers
+
+
+def _channel_last_padded(x, padding):
+    """(N, C, H, W) -> (N, H+2p, W+2p, C), C-contiguous: one copy that pads and transposes.
+    An input that is already channel-last in memory and needs no padding is used as it is."""
+    ph, pw = padding
+    xh = x.transpose(0, 2, 3, 1)
+    if ph == pw == 0 and xh.flags.c_contiguous:
+        return xh
+    xp = backend.get_array_module(x)
+    n, h, w, c = xh.shape
+    out = xp.zeros((n, h + 2 * ph, w + 2 * pw, c), dtype=x.dtype)
+    out[:, ph:ph + h, pw:pw + w, :] = xh
+    return out
+
+
+def im2col(xh, kernel, stride):
+    """Every KHxKW patch of a channel-last (N, Hp, Wp, C) array, as one contiguous
+    (N, OH, OW, KH, KW, C) array: a strided view (no copy) made contiguous (one copy)."""
+    (kh, kw), (sh, sw) = kernel, stride
+    n, hp, wp, c = xh.shape
+    oh, ow = (hp - kh) // sh + 1, (wp - kw) // sw + 1
+    s_n, s_h, s_w, s_c = xh.strides
+    patches = backend.as_strided(xh, (n, oh, ow, kh, kw, c),
+                                 (s_n, s_h * sh, s_w * sw, s_h, s_w, s_c))
+    return backend.get_array_module(xh).ascontiguousarray(patches)
+
+
+def col2im(cols, stride, padding, out_size):
+    """The adjoint of im2col: add every (N, H, W, KH, KW, C) patch back where it came from in
+    an (N, OH, OW, C) image (cropping `padding` away). Loops over the KH*KW offsets; within
+    one offset the targets are distinct, so a plain strided += is exact."""
+    xp = backend.get_array_module(cols)
+    n, h, w, kh, kw, c = cols.shape
+    (sh, sw), (ph, pw), (oh, ow) = stride, padding, out_size
+    rows = max((h - 1) * sh + kh, ph + oh)  # output_padding may reach past the last patch
+    width = max((w - 1) * sw + kw, pw + ow)
+    out = xp.zeros((n, rows, width, c), dtype=cols.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            out[:, i:i + (h - 1) * sh + 1:sh, j:j + (w - 1) * sw + 1:sw, :] += cols[:, :, :, i, j, :]
+    return out[:, ph:ph + oh, pw:pw + ow, :]
+
+
+def _rows(y):
+    """(N, C, H, W) -> (N*H*W, C): one row per pixel (a view when y is channel-last)."""
+    return y.transpose(0, 2, 3, 1).reshape(-1, y.shape[1])
+
+
+def _add_bias(y, b):
+    if b is None:
+        return y
+    if y.dtype == b.dtype:
+        y += b  # y is a fresh buffer we own: add in place
+        return y
+    return y + b
+
+
+# ---------------------------------------------------------------- the three Functions
+
+
+class Conv2d(Function):
+    """y[n,o,i,j] = b[o] + sum_{c,p,q} w[o,c,p,q] xpad[n,c,i*s+p,j*s+q];
+    dx = conv_transpose2d(gy, w), dw = Conv2dWeightGrad(x, gy), db = sum gy over n,i,j"""
+
+    def __init__(self, stride=(1, 1), padding=(0, 0)):
+        self.stride, self.padding = stride, padding
+
+    def forward(self, x, w, b=None):
+        n, o = x.shape[0], w.shape[0]
+        cols = im2col(_channel_last_padded(x, self.padding), w.shape[2:], self.stride)
+        _, oh, ow = cols.shape[:3]
+        wm = w.transpose(0, 2, 3, 1).reshape(o, -1)  # (O, KH*KW*C), the patch order
+        y = cols.reshape(n * oh * ow, -1) @ wm.T  # (N*OH*OW, O): the one matrix product
+        y = _add_bias(y, b)
+        return y.reshape(n, oh, ow, o).transpose(0, 3, 1, 2)  # NCHW view, channel-last memory
+
+    def backward(self, gy):
+        x, w = self.inputs[:2]
+        gx = gw = gb = None
+        if self.needs[0]:
+            extra = tuple(_leftover(x.shape[2 + a], gy.shape[2 + a], w.shape[2 + a],
+                                    self.stride[a], self.padding[a]) for a in (0, 1))
+            gx = ConvTranspose2d(self.stride, self.padding, extra)(gy, w)
+        if self.needs[1]:
+            gw = Conv2dWeightGrad(w.shape[2:], self.stride, self.padding)(x, gy)
+        if len(self.inputs) == 3 and self.needs[2]:
+            gb = gy.sum(axis=(0, 2, 3))
+        return gx, gw, gb
+
+
+class ConvTranspose2d(Function):
+    """z = b + col2im(y @ w): the adjoint of Conv2d in x, <conv2d(x,w), y> = <x, z - b>;
+    dy = conv2d(gz, w), dw = Conv2dWeightGrad(gz, y), db = sum gz over n,i,j"""
+
+    def __init__(self, stride=(1, 1), padding=(0, 0), output_padding=(0, 0)):
+        self.stride, self.padding, self.output_padding = stride, padding, output_padding
+
+    def forward(self, y, w, b=None):
+        n, ci, h, wd = y.shape
+        co, kh, kw = w.shape[1:]
+        wm = w.transpose(0, 2, 3, 1).reshape(ci, -1)  # (Ci, KH*KW*Co), the patch order
+        cols = (_rows(y) @ wm).reshape(n, h, wd, kh, kw, co)  # the one matrix product
+        size = tuple(conv_transpose_output_size(s, k, st, p, op) for s, k, st, p, op in
+                     zip((h, wd), (kh, kw), self.stride, self.padding, self.output_padding))
+        z = col2im(cols, self.stride, self.padding, size)  # (N, OH, OW, Co)
+        z = _add_bias(z, b)
+        return z.transpose(0, 3, 1, 2)
+
+    def backward(self, gz):
+        y, w = self.inputs[:2]
+        gy = gw = gb = None
+        if self.needs[0]:
+            gy = Conv2d(self.stride, self.padding)(gz, w)
+        if self.needs[1]:
+            gw = Conv2dWeightGrad(w.shape[2:], self.stride, self.padding)(gz, y)
+        if len(self.inputs) == 3 and self.needs[2]:
+            gb = gz.sum(axis=(0, 2, 3))
+        return gy, gw, gb
+
+
+class Conv2dWeightGrad(Function):
+    """gw[o,c,p,q] = sum_{n,i,j} gy[n,o,i,j] xpad[n,c,i*s+p,j*s+q] = gy^T @ im2col(x); bilinear,
+    so d/dx = conv_transpose2d(gy, G) and d/dgy = conv2d(x, G) for a cotangent G"""
+
+    def __init__(self, kernel, stride=(1, 1), padding=(0, 0)):
+        self.kernel, self.stride, self.padding = tuple(kernel), stride, padding
+
+    def forward(self, x, gy):
+        c, o = x.shape[1], gy.shape[1]
+        cols = im2col(_channel_last_padded(x, self.padding), self.kernel, self.stride)
+        if cols.shape[1:3] != gy.shape[2:]:
+            raise ValueError(f"gradient of shape {gy.shape} does not match the {cols.shape[1:3]} "
+                             f"positions of a {self.kernel} kernel")
+        gw = _rows(gy).T @ cols.reshape(-1, self.kernel[0] * self.kernel[1] * c)  # (O, KH*KW*C)
+        xp = backend.get_array_module(gw)
+        return xp.ascontiguousarray(gw.reshape(o, *self.kernel, c).transpose(0, 3, 1, 2))
+
+    def backward(self, gw):
+        x, gy = self.inputs
+        gx = ggy = None
+        if self.needs[0]:
+            extra = tuple(_leftover(x.shape[2 + a], gy.shape[2 + a], self.kernel[a],
+                                    self.stride[a], self.padding[a]) for a in (0, 1))
+            gx = ConvTranspose2d(self.stride, self.padding, extra)(gy, gw)
+        if self.needs[1]:
+            ggy = Conv2d(self.stride, self.padding)(x, gw)
+        return gx, ggy
+
+
+# ---------------------------------------------------------------- the public functions
+
+
+def _check_4d(fn, name, t, layout):
+    if t.ndim != 4:
+        raise ValueError(f"{fn}: {name} must be 4-D {layout}, got shape {t.shape}")
+
+
+def _check_bias(fn, b, channels):
+    if b is not None and b.shape != (channels,):
+        raise ValueError(f"{fn}: bias must have shape ({channels},), one per output channel, "
+                         f"got {b.shape}")
+
+
+def conv2d(x, w, b=None, stride=1, padding=0) -> Tensor:
+    """Cross-correlate x (N, C, H, W) with w (O, C, KH, KW), as torch.nn.functional.conv2d:
+    output (N, O, (H + 2p - KH) // s + 1, (W + 2p - KW) // s + 1)."""
+    x = as_tensor(x)
+    w, b = as_tensor(w, x), None if b is None else as_tensor(b, x)
+    stride = _pair(stride, "stride", "conv2d", 1)
+    padding = _pair(padding, "padding", "conv2d", 0)
+    _check_4d("conv2d", "input", x, "(N, C, H, W)")
+    _check_4d("conv2d", "weight", w, "(out_channels, in_channels, KH, KW)")
+    if x.shape[1] != w.shape[1]:
+        raise ValueError(f"conv2d: input of shape {x.shape} has {x.shape[1]} channels but weight "
+                         f"of shape {w.shape} expects {w.shape[1]} (weight is (out, in, KH, KW))")
+    _check_bias("conv2d", b, w.shape[0])
+    for a, axis in ((0, "height"), (1, "width")):
+        if x.shape[2 + a] + 2 * padding[a] < w.shape[2 + a]:
+            raise ValueError(
+                f"conv2d: kernel {tuple(w.shape[2:])} is larger than the padded input: input "
+                f"{x.shape} with padding {padding} has {axis} {x.shape[2 + a] + 2 * padding[a]} "
+                f"< {w.shape[2 + a]}")
+    fn = Conv2d(stride, padding)
+    return fn(x, w) if b is None else fn(x, w, b)
+
+
+def conv_transpose2d(x, w, b=None, stride=1, padding=0, output_padding=0) -> Tensor:
+    """The transposed ("fractionally strided") convolution of x (N, Ci, H, W) with w
+    (Ci, Co, KH, KW), as torch.nn.functional.conv_transpose2d: the adjoint of conv2d with the
+    same weight; output (N, Co, (H-1)s - 2p + KH + output_padding, ...)."""
+    x = as_tensor(x)
+    w, b = as_tensor(w, x), None if b is None else as_tensor(b, x)
+    fn_name = "conv_transpose2d"
+    stride = _pair(stride, "stride", fn_name, 1)
+    padding = _pair(padding, "padding", fn_name, 0)
+    output_padding = _pair(output_padding, "output_padding", fn_name, 0)
+    _check_4d(fn_name, "input", x, "(N, C, H, W)")
+    _check_4d(fn_name, "weight", w, "(in_channels, out_channels, KH, KW)")
+    if x.shape[1] != w.shape[0]:
+        raise ValueError(f"{fn_name}: input of shape {x.shape} has {x.shape[1]} channels but "
+                         f"weight of shape {w.shape} expects {w.shape[0]} (weight is "
+                         "(in, out, KH, KW))")
+    _check_bias(fn_name, b, w.shape[1])
+    if any(op >= s for op, s in zip(output_padding, stride)):
+        raise ValueError(f"{fn_name}: output_padding {output_padding} must be smaller than stride "
+                         f"{stride} (it only picks among the sizes one stride can produce)")
+    size = tuple(conv_transpose_output_size(x.shape[2 + a], w.shape[2 + a], stride[a],
+                                            padding[a], output_padding[a]) for a in (0, 1))
+    if min(size) < 1:
+        raise ValueError(f"{fn_name}: padding {padding} is too large for input {x.shape} and "
+                         f"kernel {tuple(w.shape[2:])}: the output would be {size}")
+    fn = ConvTranspose2d(stride, padding, output_padding)
+    return fn(x, w) if b is None else fn(x, w, b)
+
+
+def avg_pool2d(x, kernel_size, stride=None, padding=0) -> Tensor:
+    """Mean over KxK windows (zeros padding counted, as PyTorch's default): a convolution of
+    every channel on its own with a constant 1/(KH*KW) kernel."""
+    x = as_tensor(x)
+    kernel = _pair(kernel_size, "kernel_size", "avg_pool2d", 1)
+    stride = kernel if stride is None else _pair(stride, "stride", "avg_pool2d", 1)
+    padding = _pair(padding, "padding", "avg_pool2d", 0)
+    _check_4d("avg_pool2d", "input", x, "(N, C, H, W)")
+    if any(2 * p > k for p, k in zip(padding, kernel)):
+        raise ValueError(f"avg_pool2d: padding {padding} must be at most half the kernel {kernel}")
+    n, c, h, w = x.shape
+    if h + 2 * padding[0] < kernel[0] or w + 2 * padding[1] < kernel[1]:
+        raise ValueError(f"avg_pool2d: kernel {kernel} is larger than the padded input {x.shape}"
+                         f" with padding {padding}")
+    xp = backend.get_array_module(x.data)
+    ones = Tensor(xp.full((1, 1) + kernel, 1.0 / (kernel[0] * kernel[1]), dtype=x.dtype))
+    y = Conv2d(stride, padding)(x.reshape(n * c, 1, h, w), ones)
+    return y.reshape(n, c, *y.shape[2:])
+
+
+def interpolate(x, scale_factor=2, mode: str = "nearest") -> Tensor:
+    """Nearest-neighbour upsampling by whole factors: every pixel becomes an sh x sw block
+    (a broadcast, so its gradient sums each block)."""
+    x = as_tensor(x)
+    if mode != "nearest":
+        raise ValueError(f"interpolate: only mode='nearest' is implemented, got {mode!r}")
+    sh, sw = _pair(scale_factor, "scale_factor", "interpolate", 1)
+    _check_4d("interpolate", "input", x, "(N, C, H, W)")
+    n, c, h, w = x.shape
+    blocks = x.reshape(n, c, h, 1, w, 1).broadcast_to((n, c, h, sh, w, sw))
+    return blocks.reshape(n, c, h * sh, w * sw)
