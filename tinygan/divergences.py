@@ -193,8 +193,10 @@ def kl_divergence(p, q, *, base=None, normalize: bool = False, axis=None):
 def js_divergence(p, q, *, base=None, normalize: bool = False, axis=None):
     """JS(p || q) = 1/2 KL(p || m) + 1/2 KL(q || m), m = (p + q)/2; symmetric, in [0, log 2]."""
     p, q = _pair(p, q, normalize, axis)
-    m = 0.5 * (p + q)
-    js = 0.5 * (_kl_terms(p, m).sum(axis=axis) + _kl_terms(q, m).sum(axis=axis))
+    # KL(p || m) with m = (p + q)/2 written as p log(2p / (p + q)): halving a subnormal p
+    # would round m to 0 and the KL to inf
+    s = p + q
+    js = 0.5 * (_kl_terms(2 * p, s).sum(axis=axis) + _kl_terms(2 * q, s).sum(axis=axis)) / 2
     return _scalar(js / _log_base(base))
 
 
@@ -374,7 +376,12 @@ def optimal_value(p_data, p_g, *, dx=1.0, normalize: bool = False, base=None) ->
     computed here from D* directly, so the identity is something the tests can check."""
     p = _distribution(p_data, "p_data", normalize, None, dx)
     q = _distribution(p_g, "p_g", normalize, None, dx)
-    return gan_value(optimal_discriminator(p, q), p, q, dx=dx, base=base)
+    _same_shape(p, q, ("p_data", "p_g"))
+    # D* as a logit, log p - log q: as a probability it rounds to 1 where p_g << p_data and
+    # log(1 - D*) becomes -inf, though p_g log(1 - D*) -> 0 there
+    with np.errstate(divide="ignore", invalid="ignore"):
+        logit = np.where((p > 0) | (q > 0), np.log(p) - np.log(q), 0.0)
+    return gan_value(logit, p, q, dx=dx, logits=True, base=base)
 
 
 # ---------------------------------------------------------------------------- Wasserstein-1
