@@ -571,7 +571,8 @@ class Transpose(Function):
     def backward(self, gy):
         if self.axes is None:
             return (gy.transpose(),)
-        return (gy.transpose(tuple(np.argsort(self.axes))),)
+        # NumPy accepts negative axes; argsort needs them normalised to invert the permutation
+        return (gy.transpose(tuple(np.argsort([a % gy.ndim for a in self.axes]))),)
 
 
 class BroadcastTo(Function):

@@ -1,0 +1,194 @@
+"""Every op in tests/op_table.py against its NumPy reference (float64 and float32), its gradient
+(gradcheck) and its second derivative (gradgradcheck), on every available device; then the fixed
+conventions at kinks and ties, and numerical stability at +-1000."""
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from scipy import special
+
+import tinygan as tg
+import tinygan.functional as F
+from tinygan import backend
+from tinygan.testing import gradcheck, gradgradcheck
+
+from op_table import OPS, cases
+
+FORWARD_EXAMPLES = 15
+GRAD_EXAMPLES = 12
+_HEALTH = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large]
+TOL = {np.float64: dict(rtol=1e-9, atol=1e-12), np.float32: dict(rtol=1e-4, atol=1e-5)}
+
+
+def _on(device, arrays, dtype=np.float64, requires_grad=True):
+    return [tg.tensor(a.astype(dtype), requires_grad=requires_grad, device=device)
+            for a in arrays]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
+@pytest.mark.parametrize("op", OPS, ids=lambda op: op.name)
+@settings(max_examples=FORWARD_EXAMPLES, suppress_health_check=_HEALTH)
+@given(data=st.data())
+def test_forward_matches_numpy(op, dtype, device, data):
+    arrays, params = data.draw(cases(op), label="inputs, params")
+    arrays = [a.astype(dtype) for a in arrays]
+    tensors = _on(device, arrays, dtype)
+    out = op.fn(*tensors, **params)
+    expected = np.asarray(op.ref(*[a.astype(np.float64) for a in arrays], **params))
+    assert out.dtype == dtype, f"{op.name} turned {np.dtype(dtype)} into {out.dtype}"
+    assert out.device == device
+    assert out.shape == expected.shape
+    np.testing.assert_allclose(out.numpy(), expected, **TOL[dtype])
+    # the backward pass keeps the dtype too, and gives each input a gradient of its own shape
+    out.backward(tg.ones_like(out))
+    for t in tensors:
+        assert t.grad is not None and t.grad.shape == t.shape and t.grad.dtype == dtype
+
+
+@pytest.mark.parametrize("op", OPS, ids=lambda op: op.name)
+@settings(max_examples=GRAD_EXAMPLES, suppress_health_check=_HEALTH)
+@given(data=st.data())
+def test_gradcheck(op, device, data):
+    arrays, params = data.draw(cases(op), label="inputs, params")
+    xp = backend.xp_for(device)
+    gradcheck(lambda *ts: op.fn(*ts, **params), *[xp.asarray(a) for a in arrays], name=op.name)
+
+
+@pytest.mark.parametrize("op", OPS, ids=lambda op: op.name)
+@settings(max_examples=GRAD_EXAMPLES, suppress_health_check=_HEALTH)
+@given(data=st.data())
+def test_gradgradcheck(op, device, data):
+    arrays, params = data.draw(cases(op), label="inputs, params")
+    xp = backend.xp_for(device)
+    gradgradcheck(lambda *ts: op.fn(*ts, **params), *[xp.asarray(a) for a in arrays],
+                  name=op.name)
+
+
+# ---------------------------------------------------------------- conventions at kinks and ties
+
+
+def _grad_of(fn, *values, device):
+    xs = _on(device, [np.asarray(v, dtype=np.float64) for v in values])
+    fn(*xs).sum().backward()
+    return [x.grad.numpy() for x in xs]
+
+
+def test_relu_gradient_at_zero_is_zero(device):
+    g, = _grad_of(F.relu, [-1.0, 0.0, 2.0], device=device)
+    np.testing.assert_array_equal(g, [0.0, 0.0, 1.0])
+
+
+@pytest.mark.parametrize("slope", [0.01, 0.2])
+def test_leaky_relu_gradient_at_zero_is_the_slope(device, slope):
+    g, = _grad_of(lambda x: F.leaky_relu(x, slope), [-1.0, 0.0, 2.0], device=device)
+    np.testing.assert_array_equal(g, [slope, slope, 1.0])
+
+
+def test_abs_gradient_at_zero_is_zero(device):
+    g, = _grad_of(tg.abs, [-1.5, 0.0, 2.0], device=device)
+    np.testing.assert_array_equal(g, [-1.0, 0.0, 1.0])
+
+
+def test_max_ties_share_the_gradient_equally(device):
+    g, = _grad_of(tg.max, [1.0, 3.0, 3.0, 2.0, 3.0], device=device)
+    np.testing.assert_allclose(g, [0, 1 / 3, 1 / 3, 0, 1 / 3])
+    g, = _grad_of(lambda x: x.max(axis=1), [[1.0, 1.0, 0.0], [2.0, 0.0, 2.0], [0.0, 5.0, 1.0]],
+                  device=device)
+    np.testing.assert_allclose(g, [[0.5, 0.5, 0], [0.5, 0, 0.5], [0, 1, 0]])
+
+
+def test_min_ties_share_the_gradient_equally(device):
+    g, = _grad_of(lambda x: x.min(axis=0, keepdims=True), [[1.0, 4.0], [1.0, 2.0]],
+                  device=device)
+    np.testing.assert_allclose(g, [[0.5, 0], [0.5, 1]])
+
+
+@pytest.mark.parametrize("op", [tg.maximum, tg.minimum], ids=["maximum", "minimum"])
+def test_maximum_minimum_ties_give_half_to_each(device, op):
+    ga, gb = _grad_of(op, [1.0, 2.0, -1.0], [1.0, 3.0, -2.0], device=device)
+    winner_a = [0.0, 0.0, 1.0] if op is tg.maximum else [0.0, 1.0, 0.0]
+    np.testing.assert_allclose(ga, [0.5, winner_a[1], winner_a[2]])
+    np.testing.assert_allclose(gb, [0.5, 1 - winner_a[1], 1 - winner_a[2]])
+
+
+def test_maximum_tie_under_broadcasting_sums_halves(device):
+    ga, gb = _grad_of(tg.maximum, [[1.0], [0.0]], [1.0, 1.0, -1.0], device=device)
+    np.testing.assert_allclose(ga, [[0.5 + 0.5 + 1.0], [1.0]])
+    np.testing.assert_allclose(gb, [0.5 + 1.0, 0.5 + 1.0, 0.0])
+
+
+def test_clip_gradient_is_one_at_the_bounds_inclusive(device):
+    g, = _grad_of(lambda x: tg.clip(x, -0.5, 0.5), [-1.0, -0.5, 0.0, 0.5, 1.0], device=device)
+    np.testing.assert_array_equal(g, [0, 1, 1, 1, 0])
+    g, = _grad_of(lambda x: tg.clip(x, None, 0.5), [-9.0, 0.5, 0.6], device=device)
+    np.testing.assert_array_equal(g, [1, 1, 0])
+
+
+def test_repeated_integer_indices_accumulate(device):
+    g, = _grad_of(lambda x: x[np.array([0, 0, 2, 0])], [1.0, 2.0, 3.0], device=device)
+    np.testing.assert_array_equal(g, [3, 0, 1])
+    g, = _grad_of(lambda x: x[np.array([1, 1]), np.array([0, 0])], np.zeros((2, 2)),
+                  device=device)
+    np.testing.assert_array_equal(g, [[0, 0], [2, 0]])
+
+
+def test_boolean_mask_with_a_repeated_integer_index_accumulates(device):
+    """A mask with one True next to an integer array [1, 1] picks one element twice."""
+    mask, idx = np.array([False, True, False]), np.array([1, 1])
+    g, = _grad_of(lambda x: x[mask, idx], np.zeros((3, 2)), device=device)
+    np.testing.assert_array_equal(g, [[0, 0], [0, 2], [0, 0]])
+
+
+# ---------------------------------------------------------------- stability at +-1000
+
+EXTREMES = [np.array([-1000.0, -30.0, -1.0, 0.0, 1.0, 30.0, 1000.0]),
+            np.array([1000.0, 30.0, 1.0, 0.0, -1.0, -30.0, -1000.0]),
+            np.array([1000.0, -1000.0, 0.0, 1000.0, 999.0, -5.0, 3.0])]
+WEIGHTS = np.linspace(-1.0, 2.0, 7)  # a cotangent for log_softmax, so its gradient is not 0
+TARGETS = np.linspace(0.0, 1.0, 7)
+sig = special.expit
+
+# (name, fn(x, w, t) on tensors, value reference, reference for d fn(x).sum() / dx) on arrays
+STABLE = [
+    ("sigmoid", lambda x, w, t: F.sigmoid(x), lambda x, w, t: sig(x),
+     lambda x, w, t: sig(x) * sig(-x)),
+    ("tanh", lambda x, w, t: F.tanh(x), lambda x, w, t: np.tanh(x),
+     lambda x, w, t: 1 - np.tanh(x) ** 2),
+    ("softplus", lambda x, w, t: F.softplus(x), lambda x, w, t: np.logaddexp(0, x),
+     lambda x, w, t: sig(x)),
+    ("log_sigmoid", lambda x, w, t: F.log_sigmoid(x), lambda x, w, t: -np.logaddexp(0, -x),
+     lambda x, w, t: sig(-x)),
+    ("logsumexp", lambda x, w, t: F.logsumexp(x, axis=-1),
+     lambda x, w, t: special.logsumexp(x, axis=-1),
+     lambda x, w, t: special.softmax(x, axis=-1)),
+    ("log_softmax", lambda x, w, t: F.log_softmax(x, axis=-1) * w,
+     lambda x, w, t: special.log_softmax(x, axis=-1) * w,
+     lambda x, w, t: w - special.softmax(x, axis=-1) * w.sum()),
+    ("bce_with_logits", lambda x, w, t: F.bce_with_logits(x, t, reduction="none"),
+     lambda x, w, t: np.logaddexp(0, x) - x * t, lambda x, w, t: sig(x) - t),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
+@pytest.mark.parametrize("name, fn, ref, dref", STABLE, ids=[s[0] for s in STABLE])
+def test_stable_at_plus_minus_1000(name, fn, ref, dref, dtype, device):
+    """Finite values, finite and correct gradients, finite second derivatives at |x| = 1000."""
+    tol = TOL[dtype]
+    w, t = (tg.tensor(a.astype(dtype), device=device) for a in (WEIGHTS, TARGETS))
+    for values in EXTREMES:
+        x = tg.tensor(values.astype(dtype), requires_grad=True, device=device)
+        y = fn(x, w, t)
+        assert y.dtype == dtype
+        assert np.all(np.isfinite(y.numpy())), f"{name}({values}) = {y.numpy()}"
+        # values reach 1000, so compare with an absolute tolerance scaled to them
+        np.testing.assert_allclose(y.numpy(), ref(values, WEIGHTS, TARGETS), rtol=tol["rtol"],
+                                   atol=tol["atol"] * 1000)
+        gx, = tg.grad(y.sum(), [x], create_graph=True)
+        assert gx.dtype == dtype
+        assert np.all(np.isfinite(gx.numpy())), f"d {name}({values}) = {gx.numpy()}"
+        np.testing.assert_allclose(gx.numpy(), dref(values, WEIGHTS, TARGETS), **tol)
+        # and the second derivative stays finite too (gradient penalties need it)
+        hx, = tg.grad(gx.sum(), [x], allow_unused=True)
+        if hx is not None:
+            assert hx.dtype == dtype
+            assert np.all(np.isfinite(hx.numpy())), f"d2 {name}({values}) = {hx.numpy()}"
