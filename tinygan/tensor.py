@@ -122,7 +122,11 @@ class Tensor:
         grads, leaves = _backprop([self], [gradient], create_graph)
         for leaf in leaves.values():
             g = grads.get(id(leaf))
-            if g is not None:
+            if g is not None and leaf.grad is None and not create_graph:
+                # own the array, as PyTorch does: g may be a read-only broadcast view, the
+                # caller's `gradient`, or the very tensor another leaf just received
+                leaf.grad = Tensor(g.data.copy())
+            elif g is not None:
                 leaf.grad = g if leaf.grad is None else leaf.grad + g
 
     # --- operators
