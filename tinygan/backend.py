@@ -47,7 +47,8 @@ def _require_cuda():
         raise RuntimeError(f"device 'cuda' needs CuPy, which is not installed: {_CUDA_HINT}")
     if not cuda_available():
         raise RuntimeError("device 'cuda' asked for, but CuPy sees no CUDA GPU on this machine; "
-                           "use device='cpu'")
+                           "use device='cpu', or check that the CuPy build matches the CUDA "
+                           f"driver ({_CUDA_HINT})")
     return cp
 
 

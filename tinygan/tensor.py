@@ -361,6 +361,9 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
     """a @ b with NumPy's rules: batched and broadcast; 1-D operands become a row/column."""
     if a.ndim == 0 or b.ndim == 0:
         raise ValueError(f"matmul: operands must be at least 1-D, got shapes {a.shape} and {b.shape}")
+    if a.shape[-1] != b.shape[-2 if b.ndim > 1 else 0]:  # name the shapes the caller gave
+        raise ValueError(f"matmul: cannot multiply shapes {a.shape} and {b.shape}: inner "
+                         f"dimensions {a.shape[-1]} and {b.shape[-2 if b.ndim > 1 else 0]} differ")
     if a.ndim == 1 and b.ndim == 1:
         return (a.reshape(1, -1) @ b.reshape(-1, 1)).reshape(())
     if a.ndim == 1:
