@@ -1,4 +1,4 @@
-"""Sample-quality metrics, computed with NumPy on the host (Tensors and CuPy arrays are copied over).
+"""Sample-quality metrics, computed with NumPy on the host (Tensors and CuPy arrays are copied).
 
 - mode_coverage: modes captured, high-quality fraction and reverse KL over modes, the protocol of
   VEEGAN (Srivastava et al. 2017) and PacGAN (Lin et al. 2018) for the 2D ring and grid.

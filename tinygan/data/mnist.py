@@ -41,10 +41,14 @@ FILES = {
 # Published SHA-256 of the .gz files (the same bytes every mirror serves). Tests may pass their own
 # table through the `checksums` argument of load/download instead of editing this one.
 SHA256 = {
-    "train-images-idx3-ubyte.gz": "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
-    "train-labels-idx1-ubyte.gz": "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
-    "t10k-images-idx3-ubyte.gz": "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
-    "t10k-labels-idx1-ubyte.gz": "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
+    "train-images-idx3-ubyte.gz":
+        "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
+    "train-labels-idx1-ubyte.gz":
+        "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
+    "t10k-images-idx3-ubyte.gz":
+        "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
+    "t10k-labels-idx1-ubyte.gz":
+        "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
 }
 # Tried in order; the original host (yann.lecun.com) no longer serves the files reliably.
 MIRRORS = [
@@ -75,7 +79,7 @@ class DownloadError(OSError):
 # ---------------------------------------------------------------------------------------------
 
 def cache_dir() -> Path:
-    """The user cache folder for MNIST: $XDG_CACHE_HOME/tinygan/mnist, else ~/.cache/tinygan/mnist."""
+    """The user cache for MNIST: $XDG_CACHE_HOME/tinygan/mnist, else ~/.cache/tinygan/mnist."""
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "tinygan" / "mnist"
 
@@ -125,10 +129,11 @@ def _not_found(split: str, missing: list[str], data_dir) -> MNISTNotFoundError:
                      for path, origin in _search_path(data_dir))
     lines = [f"MNIST {split} split not found: missing {', '.join(missing)}.",
              f"Searched, in order:\n{dirs}",
-             "To get the files: call mnist.load(..., download=True) or mnist.download() on a machine "
-             "with internet access (mirrors: " + ", ".join(MIRRORS) + "; checksums are verified), "
-             "or run `python -m tinygan.data.mnist --dir DIR`; or copy the four .gz files into one "
-             "of the directories above, or point $TINYGAN_DATA_DIR at a folder that holds them."]
+             "To get the files: call mnist.load(..., download=True) or mnist.download() on a "
+             f"machine with internet access (mirrors: {', '.join(MIRRORS)}; checksums are "
+             "verified), or run `python -m tinygan.data.mnist --dir DIR`; or copy the four .gz "
+             "files into one of the directories above, or point $TINYGAN_DATA_DIR at a folder "
+             "that holds them."]
     others = [s for s in available_splits(data_dir) if s != split]
     if others:
         other = others[0]
@@ -247,17 +252,17 @@ def load_available(data_dir=None, download: bool = False, checksums=None):
         split = "train"
     elif "test" in available:
         split = "test"
-        log.info("MNIST train split not found in %s; using the test split (10,000 digits)",
-                 [str(d) for d in search_dirs(data_dir)])
     else:
         raise _not_found("train or test", [n for names in FILES.values() for n in names], data_dir)
     images, labels = load(split, data_dir, download, checksums)
-    log.info("MNIST: using the %s split (%d digits)", split, len(images))
+    searched = [str(d) for d in search_dirs(data_dir)]
+    why = "" if split == "train" else f" (no train split in {searched})"
+    log.info("MNIST: using the %s split, %d digits%s", split, len(images), why)
     return images, labels, split
 
 
 def to_gan_range(images) -> np.ndarray:
-    """uint8 (N, 28, 28) in 0..255 -> float32 (N, 1, 28, 28) in [-1, 1] (a tanh generator's range)."""
+    """uint8 (N, 28, 28) in 0..255 -> float32 (N, 1, 28, 28) in [-1, 1] (tanh's range)."""
     images = np.asarray(images)
     if images.ndim != 3 or images.dtype != np.uint8:
         raise ValueError(f"expected uint8 images of shape (N, H, W), got {images.dtype} "
@@ -394,7 +399,7 @@ def download_files(names, data_dir=None, mirrors=None, checksums=None, progress:
 
 def download(splits=("train", "test"), data_dir=None, mirrors=None, checksums=None,
              progress: bool = True, timeout: float = 60.0) -> Path:
-    """Download the files of the given splits (a name or a sequence of names); returns the folder."""
+    """Download the files of the given splits (a name or a sequence); returns the folder."""
     splits = (splits,) if isinstance(splits, str) else tuple(splits)
     names = [n for s in splits for n in FILES[_check_split(s)]]
     return download_files(names, data_dir, mirrors, checksums, progress, timeout)
