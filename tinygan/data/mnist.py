@@ -359,6 +359,7 @@ def _fetch(url: str, target: Path, expected: str, timeout: float, progress: bool
         if digest.hexdigest() != expected:
             raise DownloadError(f"{url}: SHA-256 {digest.hexdigest()} does not match the "
                                 f"published {expected}")
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; a data file is for everyone to read
         os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
