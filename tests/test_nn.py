@@ -68,11 +68,10 @@ def _layers():
     ]
     for _, layer, _, _ in cases:
         perturb_affine(layer, rng)
-    return cases
+    return [pytest.param(*case, id=case[0]) for case in cases]
 
 
-@pytest.mark.parametrize("name, layer, shape, training", _layers(), ids=lambda v: v
-                         if isinstance(v, str) else "")
+@pytest.mark.parametrize("name, layer, shape, training", _layers())
 def test_layer_gradients_first_and_second_order(name, layer, shape, training):
     layer.train(training)
     fn, params = as_function(layer)
