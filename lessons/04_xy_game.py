@@ -351,13 +351,15 @@ assert np.allclose(np.sort_complex(np.linalg.eigvals(Jv)), [-0.5j, 0.5j])
 
 # %%
 for gamma in (0.3, 1.0, 2.0):
-    ev = np.sort_complex(np.linalg.eigvals(games.field_jacobian(games.dirac_gan(gamma=gamma), 0.0, 0.0)))
+    Jg = games.field_jacobian(games.dirac_gan(gamma=gamma), 0.0, 0.0)
+    ev = np.sort_complex(np.linalg.eigvals(Jg))
     root = np.sqrt(complex(gamma ** 2 / 4 - 1 / 4))
     expected = np.sort_complex(np.array([-gamma / 2 + root, -gamma / 2 - root]))
     print(f"R1 gamma = {gamma}: engine {np.round(ev, 6)}   formula {np.round(expected, 6)}")
     assert np.allclose(ev, expected)
 for sigma in (0.5, 1.0):
-    ev = np.sort_complex(np.linalg.eigvals(games.field_jacobian(games.dirac_gan(noise_std=sigma), 0.0, 0.0)))
+    Js = games.field_jacobian(games.dirac_gan(noise_std=sigma), 0.0, 0.0)
+    ev = np.sort_complex(np.linalg.eigvals(Js))
     root = np.sqrt(complex(sigma ** 4 / 16 - 1 / 4))
     expected = np.sort_complex(np.array([-sigma ** 2 / 4 + root, -sigma ** 2 / 4 - root]))
     print(f"noise sigma = {sigma}: engine {np.round(ev, 6)}   formula {np.round(expected, 6)}")
@@ -433,7 +435,8 @@ save_figure(fig, "04_dirac_gan.png", dpi=DPI)
 #
 # 1. Show that simultaneous steps on $V = xy$ multiply $x^2 + y^2$ by exactly $1 + \eta^2$. How
 #    many steps does it take to double the distance at $\eta = 0.1$?
-# 2. Prove that alternating play conserves $x^2 + y^2 - \eta xy$, and check it on `runs["alternating"]`.
+# 2. Prove that alternating play conserves $x^2 + y^2 - \eta xy$, and check it on
+#    `runs["alternating"]`.
 # 3. Find, with `step_jacobian` and a scan, the largest $\eta$ for which negative momentum with
 #    $\beta = -0.3$ converges on $V = xy$. Does $2(1 + \beta)$ fit? What happens with
 #    *simultaneous* steps plus negative momentum (write it as a new rule)?

@@ -110,7 +110,8 @@ def _check(method: str, lr, options: dict) -> dict:
         raise ValueError(f"momentum must lie in (-1, 1) (negative for Gidel et al.'s method), "
                          f"got {opts['momentum']}")
     if "gamma" in opts and not (math.isfinite(opts["gamma"]) and opts["gamma"] >= 0):
-        raise ValueError(f"consensus weight gamma must be a finite number >= 0, got {opts['gamma']}")
+        raise ValueError(f"consensus weight gamma must be a finite number >= 0, "
+                         f"got {opts['gamma']}")
     return opts
 
 
