@@ -91,20 +91,41 @@ def im2col(xh, kernel, stride):
     return backend.get_array_module(xh).ascontiguousarray(patches)
 
 
-def col2im(cols, stride, padding, out_size):
-    """The adjoint of im2col: add every (N, H, W, KH, KW, C) patch back where it came from in
-    an (N, OH, OW, C) image (cropping `padding` away). Loops over the KH*KW offsets; within
-    one offset the targets are distinct, so a plain strided += is exact."""
-    xp = backend.get_array_module(cols)
-    n, h, w, kh, kw, c = cols.shape
-    (sh, sw), (ph, pw), (oh, ow) = stride, padding, out_size
-    rows = max((h - 1) * sh + kh, ph + oh)  # output_padding may reach past the last patch
-    width = max((w - 1) * sw + kw, pw + ow)
-    out = xp.zeros((n, rows, width, c), dtype=cols.dtype)
+def _weight_blocks(w, stride):
+    """Transposed-convolution weight (Ci, Co, KH, KW) -> (KH*KQ, Ci, sw*Co), KQ = ceil(KW/sw):
+    kernel columns j = qj*sw + rj grouped so that each block's columns are (rj, co), the order
+    in which they land side by side in a channel-last output row (zero columns pad KW up to
+    KQ*sw)."""
+    ci, co, kh, kw = w.shape
+    sw = stride[1]
+    kq = -(-kw // sw)
+    if kq * sw != kw:
+        xp = backend.get_array_module(w)
+        w = xp.concatenate([w, xp.zeros((ci, co, kh, kq * sw - kw), dtype=w.dtype)], axis=3)
+    return w.reshape(ci, co, kh, kq, sw).transpose(2, 3, 0, 4, 1).reshape(kh * kq, ci, sw * co)
+
+
+def col2im(blocks, image, stride, padding, out_size):
+    """The adjoint of im2col, the "fold" of a transposed convolution. blocks (KH, KQ, N, H,
+    W*sw*C) is the patch contribution of every input pixel (from _weight_blocks); it is added
+    back into a channel-last (N, OH, OW, C) image, cropping `padding` away.
+
+    Kernel row i = q*sh + r of pixel h lands on output row (h + q)*sh + r, and kernel column
+    j = qj*sw + rj of pixel w on column (w + qj)*sw + rj; seen as (rows/sh, sh, cols/sw, sw, C),
+    the output takes one block per (i, qj) as a plain shifted slice whose W*sw*C numbers per row
+    are contiguous. Targets within one slice are distinct, so += is exact (no scatter-add)."""
+    xp = backend.get_array_module(blocks)
+    kh, kq, n = blocks.shape[:3]
+    (_, h, w, c), (sh, sw), (ph, pw), (oh, ow) = image, stride, padding, out_size
+    hq = max(h + -(-kh // sh) - 1, -(-(ph + oh) // sh))  # output_padding may reach past
+    wq = max(w + kq - 1, -(-(pw + ow) // sw))              # the last patch
+    run = sw * c  # numbers one input pixel adds to one output row
+    out = xp.zeros((n, hq, sh, wq * run), dtype=blocks.dtype)
     for i in range(kh):
-        for j in range(kw):
-            out[:, i:i + (h - 1) * sh + 1:sh, j:j + (w - 1) * sw + 1:sw, :] += cols[:, :, :, i, j, :]
-    return out[:, ph:ph + oh, pw:pw + ow, :]
+        q, r = divmod(i, sh)
+        for qj in range(kq):
+            out[:, q:q + h, r, qj * run:(qj + w) * run] += blocks[i, qj]
+    return out.reshape(n, hq * sh, wq * sw, c)[:, ph:ph + oh, pw:pw + ow, :]
 
 
 def _rows(y):
@@ -162,13 +183,13 @@ class ConvTranspose2d(Function):
         self.stride, self.padding, self.output_padding = stride, padding, output_padding
 
     def forward(self, y, w, b=None):
-        n, ci, h, wd = y.shape
+        n, _, h, wd = y.shape
         co, kh, kw = w.shape[1:]
-        wm = w.transpose(0, 2, 3, 1).reshape(ci, -1)  # (Ci, KH*KW*Co), the patch order
-        cols = (_rows(y) @ wm).reshape(n, h, wd, kh, kw, co)  # the one matrix product
+        blocks = _rows(y) @ _weight_blocks(w, self.stride)  # the one (batched) matrix product
+        blocks = blocks.reshape(kh, -1, n, h, wd * self.stride[1] * co)
         size = tuple(conv_transpose_output_size(s, k, st, p, op) for s, k, st, p, op in
                      zip((h, wd), (kh, kw), self.stride, self.padding, self.output_padding))
-        z = col2im(cols, self.stride, self.padding, size)  # (N, OH, OW, Co)
+        z = col2im(blocks, (n, h, wd, co), self.stride, self.padding, size)  # (N, OH, OW, Co)
         z = _add_bias(z, b)
         return z.transpose(0, 3, 1, 2)
 
