@@ -271,13 +271,6 @@ def test_play_on_device_matches_cpu(device):
     np.testing.assert_allclose(traj, ref, rtol=1e-12)
 
 
-def test_1000_steps_are_fast():
-    import time
-    start = time.perf_counter()
-    G.play(G.xy, 1.0, 1.0, "simultaneous", lr=0.1, steps=1000)
-    assert time.perf_counter() - start < 2.0
-
-
 # ---------------------------------------------------------------- the Dirac-GAN
 
 
