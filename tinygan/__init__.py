@@ -4,6 +4,7 @@ tinygan.functional, gradient checks in tinygan.testing."""
 from numpy import float32, float64  # noqa: F401  (tg.float32 reads like torch.float32)
 
 from .backend import cuda_available, default_device
+from .io import load, save
 from .creation import (full, generator, manual_seed, ones, ones_like, rand, randn, tensor, zeros,
                        zeros_like)
 from .ops import (abs, broadcast_to, clip, concatenate, exp, leaky_relu, log, matmul, max,

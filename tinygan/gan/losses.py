@@ -1,8 +1,19 @@
 """GAN objectives, all from the discriminator's logits (never from probabilities), so they are
-stable at |logit| = 1000. Each pair is (discriminator loss, generator loss), both minimized.
+stable at |logit| = 1000. Each pair is (discriminator loss, generator loss), both minimized;
+`objective(name)` looks a pair up by name.
 
-With D(x) = sigmoid(logit): log D = -softplus(-logit) and log(1 - D) = -softplus(logit)."""
+With D(x) = sigmoid(logit): log D = -softplus(-logit) and log(1 - D) = -softplus(logit).
+
+The two generator losses of Goodfellow et al. 2014 differ only in how hard they push: with l
+the logit of a fake, d/dl log(1 - D) = -sigmoid(l) and d/dl [-log D] = -sigmoid(-l). Both are
+negative (both ask for a larger D(G(z))), and their ratio is e^l > 0, so for every sample the
+two gradients w.r.t. the generator's output point the same way and vanish at the same points:
+the same fixed points. But as D rejects a fake (l -> -inf) the saturating one's factor
+sigmoid(l) -> 0 while the non-saturating one's sigmoid(-l) -> 1: only the latter keeps
+teaching a generator that is still bad."""
 from __future__ import annotations
+
+from typing import Callable, NamedTuple
 
 from ..functional import relu, softplus
 from ..tensor import Tensor
@@ -20,8 +31,9 @@ def g_saturating(fake_logits: Tensor) -> Tensor:
 
 
 def g_nonsaturating(fake_logits: Tensor) -> Tensor:
-    """Goodfellow et al. 2014's practical G loss -E[log D(G(z))] = E[softplus(-logit)]; same
-    fixed points as the saturating loss, strong gradients early in training"""
+    """Goodfellow et al. 2014's practical G loss -E[log D(G(z))] = E[softplus(-logit)]; per
+    sample its gradient is the saturating one's times e^-logit: same fixed points, but strong
+    gradients early in training"""
     return softplus(-fake_logits).mean()
 
 
@@ -56,21 +68,36 @@ def g_wasserstein(fake_out: Tensor) -> Tensor:
     return -fake_out.mean()
 
 
+class Objective(NamedTuple):
+    """A (discriminator loss, generator loss) pair; unpacks like a tuple."""
+    d_loss: Callable[[Tensor, Tensor], Tensor]
+    g_loss: Callable[[Tensor], Tensor]
+
+
 #: name -> (discriminator loss, generator loss)
 OBJECTIVES = {
-    "minimax": (d_minimax, g_saturating),
-    "saturating": (d_minimax, g_saturating),
-    "nonsaturating": (d_minimax, g_nonsaturating),
-    "least_squares": (d_least_squares, g_least_squares),
-    "hinge": (d_hinge, g_hinge),
-    "wasserstein": (d_wasserstein, g_wasserstein),
+    "minimax": Objective(d_minimax, g_saturating),
+    "saturating": Objective(d_minimax, g_saturating),
+    "nonsaturating": Objective(d_minimax, g_nonsaturating),
+    "least_squares": Objective(d_least_squares, g_least_squares),
+    "hinge": Objective(d_hinge, g_hinge),
+    "wasserstein": Objective(d_wasserstein, g_wasserstein),
 }
 
+#: other spellings people use for the same objectives
+ALIASES = {"non_saturating": "nonsaturating", "ns": "nonsaturating", "lsgan": "least_squares",
+           "ls": "least_squares", "wgan": "wasserstein"}
 
-def objective(name: str):
-    """(d_loss, g_loss) for a GAN objective by name."""
-    try:
-        return OBJECTIVES[name]
-    except KeyError:
-        raise ValueError(f"unknown GAN objective {name!r}; choose one of "
-                         f"{sorted(OBJECTIVES)}") from None
+
+def objective(name: str) -> Objective:
+    """(d_loss, g_loss) for a GAN objective by name; case, '-' and spaces do not matter
+    ("non-saturating" = "nonsaturating"), and a few common aliases work (lsgan, wgan)."""
+    if not isinstance(name, str):
+        raise TypeError(f"objective name must be a string such as 'nonsaturating', got "
+                        f"{type(name).__name__} {name!r:.40}")
+    key = name.strip().lower().replace("-", "_").replace(" ", "_")
+    key = ALIASES.get(key, key)
+    if key not in OBJECTIVES:
+        raise ValueError(f"unknown GAN objective {name!r}; choose one of {sorted(OBJECTIVES)} "
+                         f"(aliases: {sorted(ALIASES)})")
+    return OBJECTIVES[key]
