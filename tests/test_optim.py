@@ -52,8 +52,8 @@ def test_sgd_by_hand():
 def test_adam_by_hand():
     # step 1: m_hat = g, v_hat = g^2, so w moves by lr * g / (|g| + eps), about lr * sign(g)
     w1 = one_param(W, G, optim.Adam, lr=0.01)
-    np.testing.assert_allclose(w1, [1 - 0.01 * 0.5 / (0.5 + 1e-8), -2 - 0.01 * 0.25 / (0.25 + 1e-8)],
-                               rtol=1e-15)
+    np.testing.assert_allclose(w1, [1 - 0.01 * 0.5 / (0.5 + 1e-8),
+                                    -2 - 0.01 * 0.25 / (0.25 + 1e-8)], rtol=1e-15)
     # step 2 with g = 0.5 then -0.3 (b1 = 0.9, b2 = 0.999), worked out as scalars
     m = 0.9 * (0.1 * 0.5) + 0.1 * -0.3                 # 0.015
     v = 0.999 * (0.001 * 0.25) + 0.001 * 0.09          # 0.00033975

@@ -102,7 +102,8 @@ class Unflatten(Module):
         axis = self.axis % x.ndim
         if x.shape[axis] != math.prod(self.shape):
             raise ValueError(f"Unflatten({self.axis}, {self.shape}) got shape {x.shape}: axis "
-                             f"{self.axis} has {x.shape[axis]} entries, not {math.prod(self.shape)}")
+                             f"{self.axis} has {x.shape[axis]} entries, not "
+                             f"{math.prod(self.shape)}")
         return x.reshape(x.shape[:axis] + self.shape + x.shape[axis + 1:])
 
     def extra_repr(self): return f"axis={self.axis}, shape={self.shape}"
