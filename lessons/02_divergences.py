@@ -236,9 +236,9 @@ fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
 ax = axes[0]
 ax.fill_between(x_grid, p_mix, color="0.8", label="target p (two modes)")
 ax.plot(x_grid, np.exp(D.normal_logpdf(x_grid, *fwd[-1, :2])), lw=2.5,
-        label=f"argmin KL(p||q): mode covering")
+        label="argmin KL(p||q): mode covering")
 ax.plot(x_grid, np.exp(D.normal_logpdf(x_grid, *rev[-1, :2])), lw=2.5,
-        label=f"argmin KL(q||p): mode seeking")
+        label="argmin KL(q||p): mode seeking")
 ax.set(xlabel="x", ylabel="density", title="Fitting one Gaussian to two modes", xlim=(-7, 7))
 ax.legend(fontsize=8, loc="upper left")
 for ax, grid_map, path, name in ((axes[1], fwd_map, fwd, "forward KL(p||q)"),
@@ -297,7 +297,8 @@ assert np.isclose(v_star, -math.log(4) + 2 * js, atol=1e-9)
 # any other discriminator does worse: try a few perturbations of D*
 for eps in (0.2, 0.05, 0.01):
     bumped = np.clip(d_star + eps * np.sin(3 * x_d), 1e-12, 1 - 1e-12)
-    print(f"D* + {eps:4} sin(3x):  V = {D.gan_value(bumped, p_data, p_g, dx=dx_d, normalize=True):.5f}")
+    value = D.gan_value(bumped, p_data, p_g, dx=dx_d, normalize=True)
+    print(f"D* + {eps:4} sin(3x):  V = {value:.5f}")
 
 # %% [markdown]
 # ## 4. A trained discriminator finds D*
@@ -353,7 +354,8 @@ print(f"after {d_steps} steps: V(G, D_trained) = {v_trained:.4f}")
 print(f"                  -log 4 + 2 JS      = {-math.log(4) + 2 * js:.4f}  (= V(G, D*))")
 d_trained = F.sigmoid(tg.tensor(logits)).numpy()
 mean_error = np.sum(0.5 * (p_data + p_g) * np.abs(d_trained - d_star)) * dx_d
-print(f"gap = {v_star - v_trained:.4f} nats; mean |D - D*| under (p_data + p_g)/2 = {mean_error:.3f}")
+print(f"gap = {v_star - v_trained:.4f} nats; "
+      f"mean |D - D*| under (p_data + p_g)/2 = {mean_error:.3f}")
 assert v_trained <= v_star + 1e-9          # nobody beats D*
 assert v_star - v_trained < (0.05 if FAST else 0.01)
 
@@ -435,7 +437,8 @@ assert np.isclose(js_of_shift(tg.tensor(1.0, dtype=tg.float64)).item(),
 n_samples = 2000 if FAST else 20000
 sample_shifts = np.linspace(0.0, 4.0, 9)
 base = rng.normal(0.0, narrow, n_samples)
-js_samples = [D.js_from_samples(base, rng.normal(s, narrow, n_samples), bins=200) for s in sample_shifts]
+js_samples = [D.js_from_samples(base, rng.normal(s, narrow, n_samples), bins=200)
+              for s in sample_shifts]
 w1_samples = [D.wasserstein1(base, rng.normal(s, narrow, n_samples)) for s in sample_shifts]
 
 for s in (0.1, 0.3, 0.5, 1.0, 2.0):
@@ -446,7 +449,8 @@ for s in (0.1, 0.3, 0.5, 1.0, 2.0):
 fig, axes = plt.subplots(1, 2, figsize=(13, 4.3))
 ax = axes[0]
 ax.plot(shifts, js_curve, lw=2.5, label="JS(p || q_d), nats")
-ax.plot(sample_shifts, js_samples, "o", color="tab:blue", mfc="none", label="JS from samples (binned)")
+ax.plot(sample_shifts, js_samples, "o", color="tab:blue", mfc="none",
+        label="JS from samples (binned)")
 ax.axhline(math.log(2), color="tab:blue", ls=":", label="log 2")
 ax.plot(shifts, np.abs(shifts), lw=2.5, color="tab:green", label="W1(p, q_d) = |d|")
 ax.plot(sample_shifts, w1_samples, "s", color="tab:green", mfc="none", label="W1 from samples")

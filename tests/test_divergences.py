@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import assume, find, given, settings
+from hypothesis import find, given, settings
 from hypothesis import strategies as st
 
 import tinygan as tg
@@ -390,7 +390,8 @@ def test_tensors_are_accepted(device):
     (lambda: D.kl_divergence([1.0], [1.0], base=1), ValueError, "base"),
     (lambda: D.kl_divergence([1.0], [1.0], base=-2), ValueError, "base"),
     (lambda: D.kl_normal(0, 0, 0, 1), ValueError, "std"),
-    (lambda: D.kl_mvn([0, 0], [[1, 2], [2, 1]], [0, 0], np.eye(2)), ValueError, "positive definite"),
+    (lambda: D.kl_mvn([0, 0], [[1, 2], [2, 1]], [0, 0], np.eye(2)), ValueError,
+     "positive definite"),
     (lambda: D.kl_mvn([0, 0], [[1, 0.5], [0, 1]], [0, 0], np.eye(2)), ValueError, "symmetric"),
     (lambda: D.kl_mvn([0, 0], np.eye(2), [0], np.eye(1)), ValueError, "dimensions"),
     (lambda: D.kl_mvn([0, 0], np.eye(3), [0, 0], np.eye(2)), ValueError, r"\(k, k\)"),

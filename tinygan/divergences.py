@@ -95,7 +95,7 @@ def _same_shape(p: np.ndarray, q: np.ndarray, names=("p", "q")) -> None:
 
 @dataclass(frozen=True)
 class Histogram:
-    """Counts over bins [edges[i], edges[i+1]); two histograms are comparable only on equal edges."""
+    """Counts over bins [edges[i], edges[i+1]); histograms compare only on equal edges."""
     counts: np.ndarray
     edges: np.ndarray
 
@@ -222,7 +222,7 @@ def kl_normal(mean_p, std_p, mean_q, std_q, *, base=None):
 
 
 def _gaussian(mean, cov, name: str):
-    """(mean (k,), Cholesky factor of cov (k, k)) after checking shapes and positive-definiteness."""
+    """(mean (k,), Cholesky factor of cov (k, k)), after checking shapes and definiteness."""
     mean, cov = _host(mean, f"mean_{name}"), _host(cov, f"cov_{name}")
     k = mean.shape[0] if mean.ndim == 1 else -1
     if mean.ndim != 1 or cov.shape != (k, k):
@@ -324,7 +324,8 @@ def js_from_samples(x, y, bins=50, range=None, *, base=None):
 
 def optimal_discriminator(p_data, p_g):
     """D*(x) = p_data(x) / (p_data(x) + p_g(x)) (Goodfellow et al. 2014, Proposition 1), from
-    densities or probabilities at the same points; 1/2 where both vanish (any D is optimal there)."""
+    densities or probabilities at the same points; 1/2 where both vanish (any D is optimal
+    there)."""
     p, q = _host(p_data, "p_data"), _host(p_g, "p_g")
     _same_shape(p, q, ("p_data", "p_g"))
     _check_finite_nonnegative(p, "p_data")
