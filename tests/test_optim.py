@@ -267,7 +267,7 @@ def test_load_state_dict_errors_change_nothing():
     assert unchanged()
     bad = dict(before)
     bad["state.1.m"] = np.zeros(3)
-    with pytest.raises(ValueError, match=r"state.1.m: expected shape \(8,\)"):
+    with pytest.raises(ValueError, match=r"state.1.m: expected floats of shape \(8,\)"):
         adam.load_state_dict(bad)
     assert unchanged()
     bad = dict(before)

@@ -110,66 +110,69 @@ class Optimizer:
     def load_state_dict(self, state: dict):
         """Restore hyperparameters, step counts and per-parameter state from state_dict().
         Everything is checked first; on any problem nothing changes and the error lists them."""
-        name = type(self).__name__
-        problems = []
-        expected_top = {"steps", "num_params"} | {f"hyper.{k}" for k in self._hyper}
-        missing = sorted(expected_top - set(state))
+        hyper, per_param = self._check_state(state)
+        for k, v in hyper.items():
+            setattr(self, k, v)
+        self.steps = _count(state["steps"])
+        self.state = [{k: (backend.to_device(np.array(v, dtype=p.dtype), p.device)
+                           if v.dtype.kind == "f" else int(v)) for k, v in entries.items()}
+                      for p, entries in zip(self.params, per_param)]
+        return self
+
+    def _check_state(self, state: dict):
+        """(hyperparameters, [per-parameter {key: host array}]) from a state_dict, or a
+        ValueError listing every problem with it."""
+        problems, hyper = [], {}
+        top = {"steps", "num_params"} | {f"hyper.{k}" for k in self._hyper}
+        missing = sorted(top - set(state))
         if missing:
             problems.append(f"missing keys {missing}")
         for key in ("steps", "num_params"):
             if key in state and _count(state[key]) is None:
                 problems.append(f"{key} must be a non-negative integer scalar, got "
-                                f"{np.asarray(state[key])!r}")
+                                f"{backend.to_numpy(state[key])!r}")
         n = _count(state.get("num_params", len(self.params)))
         if n is not None and n != len(self.params):
             problems.append(f"saved for {n} parameters, this optimizer has {len(self.params)}")
-        hyper = {}
         if not missing:
             try:
-                raw = {k: np.asarray(state[f"hyper.{k}"]) for k in self._hyper}
+                raw = {k: backend.to_numpy(state[f"hyper.{k}"]) for k in self._hyper}
                 hyper = self._validate({k: (bool(v) if v.dtype == bool else
                                             tuple(float(x) for x in v) if v.ndim else float(v))
                                         for k, v in raw.items()})
             except (TypeError, ValueError) as e:
                 problems.append(f"bad hyperparameters: {e}")
-        per_param = [{} for _ in self.params]
-        unexpected = []
-        for key in sorted(set(state) - expected_top):
+        per_param, unexpected = [{} for _ in self.params], []
+        for key in sorted(set(state) - top):  # 'state.<parameter index>.<key>'
             parts = key.split(".")
             if (len(parts) != 3 or parts[0] != "state" or not parts[1].isdigit()
                     or int(parts[1]) >= len(self.params)):
                 unexpected.append(key)
-                continue
-            per_param[int(parts[1])][parts[2]] = np.asarray(state[key])
-        if hyper:
-            spec = self._state_spec(hyper)
-            for i, (p, entries) in enumerate(zip(self.params, per_param)):
-                if entries and set(entries) != set(spec):
-                    problems.append(f"state of parameter {i} has keys {sorted(entries)}, "
-                                    f"expected {sorted(spec)}")
-                    continue
-                for k, v in entries.items():
-                    want = p.shape if spec[k] == "array" else ()
-                    kinds = "f" if spec[k] == "array" else "iu"
-                    if tuple(v.shape) != want or v.dtype.kind not in kinds or \
-                            (spec[k] == "count" and _count(v) is None):
-                        problems.append(f"state.{i}.{k}: expected shape {want} "
-                                        f"({'floats' if kinds == 'f' else 'an integer'}), got "
-                                        f"shape {tuple(v.shape)} of dtype {v.dtype}")
+            else:
+                per_param[int(parts[1])][parts[2]] = backend.to_numpy(state[key])
         if unexpected:
             problems.append(f"unexpected keys {unexpected}")
+        spec = self._state_spec(hyper) if hyper else {}
+        for i, (p, entries) in enumerate(zip(self.params, per_param)):
+            if not hyper or not entries:
+                continue
+            if set(entries) != set(spec):
+                problems.append(f"state of parameter {i} has keys {sorted(entries)}, "
+                                f"expected {sorted(spec)}")
+                continue
+            for k, v in entries.items():
+                array = spec[k] == "array"
+                fits = (v.shape == p.shape and v.dtype.kind == "f") if array else \
+                    _count(v) is not None
+                if not fits:
+                    want = f"floats of shape {p.shape}" if array else "an integer scalar"
+                    problems.append(f"state.{i}.{k}: expected {want}, got shape "
+                                    f"{tuple(v.shape)} of dtype {v.dtype}")
         if problems:
-            raise ValueError(f"cannot load state into {name} (nothing was changed; is it the "
-                             f"state of another optimizer or model?): " + " | ".join(problems))
-        for k, v in hyper.items():
-            setattr(self, k, v)
-        self.steps = int(np.asarray(state["steps"]))
-        self.state = []
-        for p, entries in zip(self.params, per_param):
-            self.state.append({k: (backend.to_device(np.array(v, dtype=p.dtype), p.device)
-                                   if v.dtype.kind == "f" else int(v))
-                               for k, v in entries.items()})
-        return self
+            raise ValueError(f"cannot load state into {type(self).__name__} (nothing was "
+                             "changed; is it the state of another optimizer or model?): "
+                             + " | ".join(problems))
+        return hyper, per_param
 
     def __repr__(self):
         hyper = ", ".join(f"{k}={v}" for k, v in self.hyperparameters().items())
@@ -178,7 +181,7 @@ class Optimizer:
 
 def _count(value):
     """A non-negative integer scalar as an int, or None."""
-    a = np.asarray(value)
+    a = backend.to_numpy(value)
     return int(a) if a.shape == () and a.dtype.kind in "iu" and int(a) >= 0 else None
 
 
