@@ -214,3 +214,18 @@ def test_grad_of_an_input_that_was_not_used():
 def test_item_of_many_elements():
     with pytest.raises(ValueError, match=r"one element.*\(2,\)"):
         t((2,)).item()
+
+
+def test_a_custom_backward_returning_the_wrong_shape_is_caught():
+    class Broken(tg.Function):
+        """f(x) = 2x, with a backward that forgets to sum over the broadcast axis."""
+        def forward(self, x):
+            return x * 2
+
+        def backward(self, gy):
+            return (gy.broadcast_to((5,) + gy.shape),)
+
+    with pytest.raises(RuntimeError) as info:
+        Broken()(t((3,), True)).sum().backward()
+    assert "Broken.backward" in str(info.value)
+    _names_shapes(str(info.value), (5, 3), (3,))

@@ -305,6 +305,9 @@ def _backprop(outputs, grad_outputs, create_graph, keep=()):
             for t, need, gx in zip(fn.inputs, fn.needs, fn.backward(gy)):
                 if not need or gx is None:
                     continue
+                if gx.shape != t.shape:  # a wrong backward must fail here, not broadcast on
+                    raise RuntimeError(f"{type(fn).__name__}.backward returned a gradient of "
+                                       f"shape {gx.shape} for an input of shape {t.shape}")
                 if t.creator is None:
                     leaves[id(t)] = t
                 grads[id(t)] = grads[id(t)] + gx if id(t) in grads else gx

@@ -42,13 +42,17 @@ def numerical_grad(scalar_fn, arrays, index, eps):
 
 def _compare(name, analytic, numeric, shapes, index, atol, rtol, order):
     a, n = backend.to_numpy(analytic), backend.to_numpy(numeric)
+    if a.shape != n.shape:
+        raise AssertionError(f"{order} gradient of {name} for input {index} has shape {a.shape}, "
+                             f"expected {n.shape} (input shapes {shapes})")
     err = np.abs(a - n) - (atol + rtol * np.abs(n))
     if err.size and err.max() > 0:
         worst = np.unravel_index(int(np.argmax(err)), err.shape)
         raise AssertionError(
             f"{order} gradient of {name} is wrong for input {index} (input shapes {shapes}): "
-            f"at element {tuple(int(i) for i in worst)} the engine gives {a[worst]!r}, finite "
-            f"differences give {n[worst]!r} (|difference| {abs(a[worst] - n[worst]):.3g}, "
+            f"at element {tuple(int(i) for i in worst)} the engine gives {float(a[worst])!r}, "
+            f"finite differences give {float(n[worst])!r} "
+            f"(|difference| {abs(a[worst] - n[worst]):.3g}, "
             f"allowed {atol + rtol * abs(n[worst]):.3g})")
 
 
