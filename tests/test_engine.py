@@ -120,6 +120,23 @@ def test_no_grad_as_a_decorator_and_restored_after_an_error():
     assert tg.is_grad_enabled()
 
 
+def test_no_grad_as_a_decorator_without_parentheses():
+    @tg.no_grad
+    def f(x):
+        return x * 2
+
+    y = f(leaf([1.0]))
+    assert isinstance(y, tg.Tensor) and y.creator is None and not y.requires_grad
+    assert tg.is_grad_enabled()
+
+
+def test_numpy_array_on_the_left_defers_to_the_tensor():
+    x = leaf([1.0, 2.0])
+    for y in [np.ones(2) + x, np.ones(2) - x, np.full(2, 3.0) * x, np.ones(2) / x,
+              np.ones((2, 2)) @ x]:
+        assert isinstance(y, tg.Tensor) and y.requires_grad
+
+
 def test_enable_grad_inside_no_grad():
     x = leaf([1.0])
     with tg.no_grad():

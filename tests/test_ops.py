@@ -12,7 +12,7 @@ import tinygan.functional as F
 from tinygan import backend
 from tinygan.testing import gradcheck, gradgradcheck
 
-from op_table import OPS, cases
+from op_table import BY_NAME, OPS, cases
 
 FORWARD_EXAMPLES = 15
 GRAD_EXAMPLES = 12
@@ -62,6 +62,61 @@ def test_gradgradcheck(op, device, data):
     xp = backend.xp_for(device)
     gradgradcheck(lambda *ts: op.fn(*ts, **params), *[xp.asarray(a) for a in arrays],
                   name=op.name)
+
+
+# ---------------------------------------------------------------- fixed cases every run covers
+
+_MASK = np.array([[True, False, True, True], [False, False, False, True], [True, True, False, False]])
+FIXED = [  # (op, input shapes, params, distinct values?): patterns a random draw may miss
+    ("matmul", [(3,), (3,)], {}, False),
+    ("matmul", [(3,), (3, 2)], {}, False),
+    ("matmul", [(2, 3), (3,)], {}, False),
+    ("matmul", [(3,), (2, 3, 4)], {}, False),
+    ("matmul", [(2, 4, 3), (3,)], {}, False),
+    ("matmul", [(2, 1, 2, 3), (4, 3, 2)], {}, False),
+    ("getitem_basic", [(3, 4)], {"index": (None, Ellipsis, slice(None, None, -2))}, False),
+    ("getitem_basic", [(2, 3, 4)], {"index": (1, Ellipsis, None, slice(1, 3))}, False),
+    ("getitem_basic", [(3, 4)], {"index": -1}, False),
+    ("getitem_int", [(4, 3)], {"index": np.array([[0, 3], [3, 3]])}, False),
+    ("getitem_mixed", [(3, 4)], {"index": (slice(None), np.array([2, 0, 2, 2]))}, False),
+    ("getitem_mask", [(3, 4)], {"index": _MASK}, False),
+    ("sum", [(2, 3, 4)], {"axis": (0, 2), "keepdims": True}, False),
+    ("mean", [(2, 3, 4)], {"axis": -2, "keepdims": False}, False),
+    ("max", [(2, 3, 4)], {"axis": (-1, 0), "keepdims": False}, True),
+    ("min", [(2, 3, 4)], {"axis": None, "keepdims": True}, True),
+    ("var", [(2, 3, 4)], {"axis": (1, 2), "keepdims": False, "ddof": 1}, False),
+    ("broadcast_to", [(3, 1)], {"shape": (2, 3, 4)}, False),
+    ("add", [(3, 1), (1, 4)], {}, False),
+    ("mul", [(2, 1, 4), (3, 1)], {}, False),
+    ("maximum", [(3, 1), (4,)], {}, True),
+    ("where", [(1, 4), (3, 1)], {"cond": _MASK}, False),
+    ("concatenate", [(2, 1, 3), (2, 2, 3), (2, 4, 3)], {"axis": -2}, False),
+    ("stack", [(2, 3), (2, 3)], {"axis": -1}, False),
+    ("pad", [(2, 3)], {"pad_width": ((0, 2), (1, 0))}, False),
+    ("logsumexp", [(2, 3, 4)], {"axis": (0, 2), "keepdims": False}, False),
+    ("bce_with_logits", [(3, 4), (4,)], {"reduction": "mean"}, False),
+]
+
+
+@pytest.mark.parametrize("name, in_shapes, params, distinct", FIXED,
+                         ids=[f"{f[0]}-{i}" for i, f in enumerate(FIXED)])
+def test_fixed_cases(name, in_shapes, params, distinct, device):
+    op = BY_NAME[name]
+    rng = np.random.default_rng(len(in_shapes))
+    if distinct:
+        total = sum(int(np.prod(s)) for s in in_shapes)
+        values = rng.permutation(total) * 0.25 - total / 8
+        cuts = np.cumsum([int(np.prod(s)) for s in in_shapes])[:-1]
+        arrays = [v.reshape(s) for v, s in zip(np.split(values, cuts), in_shapes)]
+    else:  # (0.5, 1.5) suits every domain these ops need, including bce's targets in [0, 1]
+        arrays = [rng.uniform(0.5, 1.0, s) if name == "bce_with_logits" and i == 1
+                  else rng.uniform(-1.5, 1.5, s) for i, s in enumerate(in_shapes)]
+    xp = backend.xp_for(device)
+    out = op.fn(*_on(device, arrays), **params)
+    np.testing.assert_allclose(out.numpy(), op.ref(*arrays, **params), **TOL[np.float64])
+    fn = lambda *ts: op.fn(*ts, **params)  # noqa: E731
+    gradcheck(fn, *[xp.asarray(a) for a in arrays], name=name)
+    gradgradcheck(fn, *[xp.asarray(a) for a in arrays], name=name)
 
 
 # ---------------------------------------------------------------- conventions at kinks and ties

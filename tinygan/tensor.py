@@ -26,8 +26,10 @@ def _set_grad_enabled(mode: bool):
         _grad_enabled = previous
 
 
-def no_grad():
+def no_grad(func=None):
     """Context manager (or decorator): operations inside are not recorded for autodiff."""
+    if callable(func):  # @no_grad without parentheses, as PyTorch allows
+        return _set_grad_enabled(False)(func)
     return _set_grad_enabled(False)
 
 
