@@ -24,7 +24,7 @@ from __future__ import annotations
 import numbers
 
 from . import backend
-from .tensor import Function, Tensor, as_tensor
+from .tensor import Function, Tensor, as_tensor, is_grad_enabled
 
 __all__ = ["conv2d", "conv_transpose2d", "avg_pool2d", "interpolate", "conv_output_size",
            "conv_transpose_output_size", "im2col", "col2im"]
@@ -155,6 +155,8 @@ class Conv2d(Function):
     def forward(self, x, w, b=None):
         n, o = x.shape[0], w.shape[0]
         cols = im2col(_channel_last_padded(x, self.padding), w.shape[2:], self.stride)
+        # the weight gradient needs these patches again: keep them while a graph may need them
+        self.cols = cols if is_grad_enabled() else None
         _, oh, ow = cols.shape[:3]
         wm = w.transpose(0, 2, 3, 1).reshape(o, -1)  # (O, KH*KW*C), the patch order
         y = cols.reshape(n * oh * ow, -1) @ wm.T  # (N*OH*OW, O): the one matrix product
@@ -169,7 +171,7 @@ class Conv2d(Function):
                                     self.stride[a], self.padding[a]) for a in (0, 1))
             gx = ConvTranspose2d(self.stride, self.padding, extra)(gy, w)
         if self.needs[1]:
-            gw = Conv2dWeightGrad(w.shape[2:], self.stride, self.padding)(x, gy)
+            gw = Conv2dWeightGrad(w.shape[2:], self.stride, self.padding, self.cols)(x, gy)
         if len(self.inputs) == 3 and self.needs[2]:
             gb = gy.sum(axis=(0, 2, 3))
         return gx, gw, gb
@@ -209,18 +211,23 @@ class Conv2dWeightGrad(Function):
     """gw[o,c,p,q] = sum_{n,i,j} gy[n,o,i,j] xpad[n,c,i*s+p,j*s+q] = gy^T @ im2col(x); bilinear,
     so d/dx = conv_transpose2d(gy, G) and d/dgy = conv2d(x, G) for a cotangent G"""
 
-    def __init__(self, kernel, stride=(1, 1), padding=(0, 0)):
+    def __init__(self, kernel, stride=(1, 1), padding=(0, 0), cols=None):
         self.kernel, self.stride, self.padding = tuple(kernel), stride, padding
+        self.cols = cols  # im2col(x) when the forward convolution already made it
 
     def forward(self, x, gy):
         c, o = x.shape[1], gy.shape[1]
-        cols = im2col(_channel_last_padded(x, self.padding), self.kernel, self.stride)
+        cols = self.cols
+        if cols is None:
+            cols = im2col(_channel_last_padded(x, self.padding), self.kernel, self.stride)
+        self.cols = None  # not needed again: our own backward calls convolutions, not us
         if cols.shape[1:3] != gy.shape[2:]:
             raise ValueError(f"gradient of shape {gy.shape} does not match the {cols.shape[1:3]} "
                              f"positions of a {self.kernel} kernel")
-        gw = _rows(gy).T @ cols.reshape(-1, self.kernel[0] * self.kernel[1] * c)  # (O, KH*KW*C)
+        # (KH*KW*C, O) = cols^T @ gy-rows: this order runs faster in BLAS than gy^T @ cols
+        gw = cols.reshape(-1, self.kernel[0] * self.kernel[1] * c).T @ _rows(gy)
         xp = backend.get_array_module(gw)
-        return xp.ascontiguousarray(gw.reshape(o, *self.kernel, c).transpose(0, 3, 1, 2))
+        return xp.ascontiguousarray(gw.reshape(*self.kernel, c, o).transpose(3, 2, 0, 1))
 
     def backward(self, gw):
         x, gy = self.inputs
