@@ -9,7 +9,7 @@ Signatures: fn(*tensors, **params) and ref(*arrays, **params); torch(*torch_tens
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
@@ -20,8 +20,8 @@ from scipy import special
 import tinygan as tg
 import tinygan.functional as F
 from tinygan import backend
-from strategies import (DISTINCT, MARGIN, NONZERO, POSITIVE, REAL, UNIT, WIDE, avoiding, axes,
-                        broadcast_shapes, floats, matmul_shapes, shapes)
+from strategies import (DISTINCT, NONZERO, POSITIVE, REAL, UNIT, WIDE, arrays_for, avoiding, axes,
+                        broadcast_shapes, matmul_shapes, shapes)
 
 
 @dataclass(frozen=True)
@@ -32,8 +32,7 @@ class Op:
     inputs: st.SearchStrategy  # -> (tuple of input shapes, dict of params)
     domains: tuple | Callable  # one element strategy per input, or params -> that tuple
     torch: Callable | None = None
-    chain: str | None = None  # "unary", "binary", "matmul", "reduce" or "axis" (see torch test)
-    tags: frozenset = field(default_factory=frozenset)
+    chain: str | None = None  # how test_torch_compare may chain it: "unary", "binary", ...
 
     def __repr__(self):  # short, so hypothesis's failure reports stay readable
         return f"Op({self.name!r})"
@@ -371,11 +370,10 @@ assert len(BY_NAME) == len(OPS), "op names must be unique"
 @st.composite
 def cases(draw, op: Op):
     """(float64 input arrays, params) for one op, inputs drawn from its domains."""
-    from strategies import arrays_for
     in_shapes, params = draw(op.inputs)
     domains = op.domains_for(params)
     domains = tuple(domains) + (domains[-1],) * (len(in_shapes) - len(domains))
     return draw(arrays_for(in_shapes, domains[:len(in_shapes)])), params
 
 
-__all__ = ["OPS", "BY_NAME", "Op", "cases", "MARGIN", "floats"]
+__all__ = ["OPS", "BY_NAME", "Op", "cases", "broadcastable_to"]

@@ -66,7 +66,8 @@ def test_gradgradcheck(op, device, data):
 
 # ---------------------------------------------------------------- fixed cases every run covers
 
-_MASK = np.array([[True, False, True, True], [False, False, False, True], [True, True, False, False]])
+_MASK = np.array([[True, False, True, True], [False, False, False, True],
+                  [True, True, False, False]])
 FIXED = [  # (op, input shapes, params, distinct values?): patterns a random draw may miss
     ("matmul", [(3,), (3,)], {}, False),
     ("matmul", [(3,), (3, 2)], {}, False),
