@@ -74,6 +74,8 @@ def is_cupy_array(a) -> bool:
 
 def get_array_module(*arrays):
     """numpy or cupy, decided by the arrays; mixing devices is a TypeError."""
+    if _cupy_module is None:  # CuPy never imported, so no array can be on the GPU (hot path)
+        return np
     kinds = {is_cupy_array(a) for a in arrays if a is not None and hasattr(a, "dtype")}
     if len(kinds) > 1:
         raise TypeError("arrays on different devices (cpu and cuda) in one op; "

@@ -52,7 +52,7 @@ class Optimizer:
         for key, value in self._validate(hyper).items():
             setattr(self, key, value)
         self.state = [{} for _ in self.params]
-        self._work = [{} for _ in self.params]  # scratch arrays: reused, never saved
+        self._work = {}  # scratch arrays, shared by all parameters (updated one at a time)
         self.steps = 0
 
     def _validate(self, hyper: dict) -> dict:
@@ -68,7 +68,7 @@ class Optimizer:
         the loss and its gradients), call it first and return its loss, as PyTorch does."""
         loss = closure() if closure is not None else None
         self.steps += 1
-        for i, (p, state, work) in enumerate(zip(self.params, self.state, self._work)):
+        for i, (p, state) in enumerate(zip(self.params, self.state)):
             if p.grad is None:
                 continue
             w, g = p.data, p.grad.data
@@ -77,7 +77,7 @@ class Optimizer:
                                  f"its .grad has shape {g.shape}")
             xp = backend.get_array_module(w, g)
             _follow(state, w)  # after module.to(device), the state follows its parameter
-            self._update(w, g, state, lambda key: _scratch(work, key, w), xp)
+            self._update(w, g, state, lambda key: _scratch(self._work, key, w), xp)
         return loss
 
     def _update(self, w, g, state, scratch, xp):
@@ -186,12 +186,15 @@ def _count(value):
 
 
 def _scratch(work: dict, key: str, like):
-    """A reusable array shaped like `like` (reallocated only if its shape/dtype/device change)."""
-    buf = work.get(key)
-    if buf is None or buf.shape != like.shape or buf.dtype != like.dtype or \
-            type(buf) is not type(like):
-        buf = work[key] = backend.get_array_module(like).empty_like(like)
-    return buf
+    """A reusable C-ordered array shaped like `like`: a view into one flat buffer per key, dtype
+    and device, as large as the largest parameter (one buffer, not one per parameter, keeps
+    the optimizer's extra memory at one parameter's size)."""
+    xp = backend.get_array_module(like)
+    tag = (key, like.dtype, xp.__name__)
+    buf = work.get(tag)
+    if buf is None or buf.size < like.size:
+        buf = work[tag] = xp.empty(like.size, dtype=like.dtype)
+    return buf[:like.size].reshape(like.shape)
 
 
 def _follow(state: dict, w) -> None:
