@@ -1,0 +1,203 @@
+"""The benchmark stays honest and runnable: the harness plumbing works, the floor is exactly the
+tinygan step's matrix products, the PyTorch step computes the same thing, and the engine keeps
+the layouts and memory habits the benchmark's speed depends on. Nothing here times anything."""
+import collections
+import json
+import sys
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import tinygan as tg
+import tinygan.nn as nn
+import tinygan.tensor  # noqa: F401  (tg.tensor is the function; the module is the engine)
+from tinygan.optim import Adam
+
+engine = sys.modules["tinygan.tensor"]
+
+BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
+sys.path.insert(0, str(BENCH))
+import bench_mlp_gan as mlp  # noqa: E402
+import harness  # noqa: E402
+
+
+# ---------------------------------------------------------------- harness plumbing
+
+
+def counting_case(calls):
+    def factory(name):
+        return lambda batch: (lambda: calls.append(name))
+    return {"name": "toy", "batch": 3, "tinygan": factory("tinygan"), "torch": factory("torch"),
+            "floor": factory("floor")}
+
+
+def test_time_case_alternates_and_reports_paired_ratios():
+    calls = []
+    result = harness.time_case(counting_case(calls), warmup=2, rounds=5)
+    assert calls == ["tinygan", "torch", "floor"] * 7  # alternating, warm-up included
+    assert result["batch"] == 3 and result["rounds"] == 5
+    for key in ("median_ms", "cpu_median_ms"):
+        assert set(result[key]) == {"tinygan", "torch", "floor"}
+    assert set(result["ratio"]) == {"tinygan/torch", "tinygan/floor"}
+    assert all(r > 0 for r in result["ratio"].values())
+
+
+def test_time_case_without_torch_or_floor():
+    calls = []
+    case = counting_case(calls)
+    case["floor"] = None
+    result = harness.time_case(case, warmup=0, rounds=2, frameworks=("tinygan", "floor"))
+    assert calls == ["tinygan", "tinygan"] and result["ratio"] == {}
+
+
+def test_markdown_table_shows_ratios_and_memory():
+    result = {"name": "toy", "batch": 8, "median_ms": {"tinygan": 2.0, "torch": 4.0, "floor": 1.0},
+              "ratio": {"tinygan/torch": 0.5, "tinygan/floor": 2.0},
+              "cpu_ratio": {"tinygan/torch": 0.6, "tinygan/floor": 1.9},
+              "memory": {"tinygan": {"peak_mb": 3.0}, "torch": {"peak_mb": 2.0}}}
+    table = harness.markdown_table([result], threads=2)
+    row = table.splitlines()[-1]
+    for text in ("toy (batch 8)", "| 2 |", "0.50×, 0.60×", "2.00×, 1.90×", "3.0 / 2.0", "1.50×"):
+        assert text in row
+
+
+def test_memory_is_measured_in_a_fresh_process(tmp_path):
+    bench = tmp_path / "bench_alloc.py"
+    bench.write_text(
+        "import numpy as np\n"
+        "def make(batch):\n"
+        "    keep = np.ones(batch * 2**20 // 8)  # batch MiB, held by the step\n"
+        "    def step():\n"
+        "        np.ones(batch * 2**20 // 8).sum()  # another batch MiB, freed at once\n"
+        "        return keep\n"
+        "    return step\n"
+        "CASES = [{'name': 'alloc', 'batch': 4, 'tinygan': make}]\n")
+    out = harness.memory_in_subprocess(bench, "alloc", "tinygan", threads=1, steps=2)
+    assert 7.5 < out["peak_mb"] < 9 and out["method"] == "tracemalloc"
+    assert json.dumps(out)  # plain JSON
+
+
+def test_discover_collects_cases_from_bench_files(tmp_path):
+    for stem, names in (("bench_a", ["A one", "A two"]), ("bench_b", ["B"])):
+        cases = ", ".join(f"{{'name': {n!r}, 'tinygan': None}}" for n in names)
+        (tmp_path / f"{stem}.py").write_text(f"CASES = [{cases}]\n")
+    (tmp_path / "helper.py").write_text("raise RuntimeError('not a bench file')\n")
+    found = [(path.name, case["name"]) for path, case in harness.discover(None, tmp_path)]
+    assert found == [("bench_a.py", "A one"), ("bench_a.py", "A two"), ("bench_b.py", "B")]
+    assert [c["name"] for _, c in harness.discover("TWO", tmp_path)] == ["A two"]
+    (tmp_path / "bench_c.py").write_text("CASES = [{'name': 'no factory'}]\n")
+    with pytest.raises(ValueError, match="lacks \\['tinygan'\\]"):
+        harness.discover(None, tmp_path)
+
+
+# ---------------------------------------------------------------- the MLP GAN benchmark
+
+
+def product(rows, inner, cols):
+    """A matrix product's work; A @ B and (B^T A^T)^T are the same product."""
+    return inner, min(rows, cols), max(rows, cols)
+
+
+def matmul_shapes_of_one_tinygan_step(monkeypatch, batch):
+    """Every matrix product a tinygan step performs."""
+    shapes = collections.Counter()
+    forward = engine.MatMul.forward
+
+    def spy(self, a, b):
+        shapes[product(a.shape[-2], a.shape[-1], b.shape[-1])] += 1
+        return forward(self, a, b)
+
+    step = mlp.make_tinygan_step(batch)
+    monkeypatch.setattr(engine.MatMul, "forward", spy)
+    step()
+    return shapes
+
+
+def test_the_floor_is_exactly_the_steps_matrix_products(monkeypatch):
+    batch = 8
+    floor = collections.Counter(product(a.shape[0], a.shape[1], b.shape[1])
+                                for a, b in mlp.floor_products(batch))
+    assert matmul_shapes_of_one_tinygan_step(monkeypatch, batch) == floor
+    assert sum(floor.values()) == 33  # 9 forward, 10 in D's backward, 14 in the G step's
+
+
+def test_torch_step_computes_the_same_step():
+    torch = pytest.importorskip("torch")
+    G, D = mlp.tinygan_models()
+    tG, tD = mlp.torch_models()
+    for mine, theirs in ((G, tG), (D, tD)):
+        theirs.load_state_dict({k: torch.from_numpy(v) for k, v in mine.state_dict().items()})
+    opts = [Adam(m.parameters(), lr=mlp.LR, betas=mlp.BETAS) for m in (G, D)]
+    topts = [torch.optim.Adam(m.parameters(), lr=mlp.LR, betas=mlp.BETAS) for m in (tG, tD)]
+    real = mlp._real_batch(16)
+    for seed in range(2):  # two steps: the second starts from Adam's updated weights
+        z = np.random.default_rng(seed).standard_normal((16, mlp.NZ)).astype(np.float32)
+        losses = mlp.tinygan_gan_step(G, D, *opts, tg.tensor(real), tg.tensor(z))
+        tlosses = mlp.torch_gan_step(tG, tD, *topts, torch.from_numpy(real), torch.from_numpy(z))
+        for a, b in zip(losses, tlosses):
+            np.testing.assert_allclose(a.item(), b.item(), rtol=1e-5)
+    for mine, theirs in ((G, tG), (D, tD)):
+        for k, v in theirs.state_dict().items():
+            np.testing.assert_allclose(mine.state_dict()[k], v.numpy(), rtol=1e-4, atol=1e-6)
+
+
+# ---------------------------------------------------------------- engine habits the speed needs
+
+
+def test_linear_weight_gradient_comes_out_row_major_like_the_weight():
+    """x @ W.T: W's gradient is computed as (G^T x), C-ordered like W, not as a transposed
+    view; mixing layouts made accumulation and the optimizer ~4x slower."""
+    layer = nn.Linear(5, 3)
+    x = tg.randn(4, 5, requires_grad=True)
+    loss = (layer(x) ** 2).sum()
+    gw, gx = tg.grad(loss, [layer.weight, x])
+    assert gw.data.flags.c_contiguous and gx.data.flags.c_contiguous
+    w, xv = layer.weight.numpy(), x.numpy()
+    y = xv @ w.T + layer.bias.numpy()
+    np.testing.assert_allclose(gw.numpy(), (2 * y).T @ xv, rtol=1e-5)
+    np.testing.assert_allclose(gx.numpy(), 2 * y @ w, rtol=1e-5)
+
+
+def test_transposed_left_operand_gradient_keeps_its_layout():
+    a = tg.randn(6, 4, dtype=np.float64, requires_grad=True)
+    b = tg.randn(6, 3, dtype=np.float64, requires_grad=True)
+    ga, gb = tg.grad((a.T @ b).sum(), [a, b])  # a.T is a column-major view
+    assert ga.data.flags.c_contiguous
+    np.testing.assert_allclose(ga.numpy(), b.numpy() @ np.ones((3, 4)))
+    np.testing.assert_allclose(gb.numpy(), a.numpy() @ np.ones((4, 3)))
+
+
+def test_adam_needs_one_scratch_array_not_one_per_parameter():
+    """After the first step Adam holds m and v per parameter plus one work array the size of the
+    largest parameter."""
+    params = [tg.zeros(n, dtype=np.float64, requires_grad=True) for n in (20_000, 60_000, 5_000)]
+    opt = Adam(params, lr=1e-3)
+    for p in params:
+        p.grad = tg.ones(p.shape[0], dtype=np.float64)
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        opt.step()
+        opt.step()
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    total, largest = 85_000 * 8, 60_000 * 8
+    assert grown < 2 * total + largest + 20_000  # m, v, one scratch (+ small objects)
+
+
+def test_backward_frees_gradients_as_it_stores_them():
+    """Leaves' gradients are moved into .grad one by one: the peak is not every gradient twice."""
+    n = 250_000  # 1 MB per float32 gradient
+    ws = [tg.zeros(n, requires_grad=True) for _ in range(4)]
+    loss = sum((w * w).sum() for w in ws)
+    tracemalloc.start()
+    try:
+        loss.backward()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert all(w.grad is not None for w in ws)
+    assert peak < 6.5 * n * 4  # 4 stored + the ones in flight; not 8 (all twice)
