@@ -296,11 +296,12 @@ class Adam(Optimizer):
         xp.multiply(g, g, out=u)
         u *= 1 - b2
         v += u
+        # m / (sqrt(v)/c + eps) = c m / (sqrt(v) + c eps) with c = sqrt(1 - b2^t): one pass less
+        c = math.sqrt(1 - b2 ** t)
         denom = xp.sqrt(v, out=u)
-        denom /= math.sqrt(1 - b2 ** t)
-        denom += self.eps
+        denom += self.eps * c
         step = xp.divide(m, denom, out=u)
-        step *= self.lr / (1 - b1 ** t)
+        step *= self.lr * c / (1 - b1 ** t)
         w -= step
 
 
