@@ -328,7 +328,7 @@ OPS = [
     Op("relu", F.relu, lambda x: np.where(x > 0, x, 0.0), unary(), (NONZERO,)),
     Op("leaky_relu", lambda x, slope: F.leaky_relu(x, slope),
        lambda x, slope: np.where(x > 0, x, slope * x),
-       unary(slope=st.sampled_from([0.01, 0.2, 0.5])), (NONZERO,)),
+       unary(slope=st.sampled_from([0.01, 0.2, 0.5, 1.5, -0.1])), (NONZERO,)),
     Op("softplus", F.softplus, lambda x: np.logaddexp(0.0, x), unary(), (WIDE,),
        torch=lambda x: _torch().logaddexp(x, _torch().zeros_like(x)), chain="unary"),
     Op("log_sigmoid", F.log_sigmoid, lambda x: np.log(special.expit(x)), unary(), (WIDE,),

@@ -134,7 +134,7 @@ def test_relu_gradient_at_zero_is_zero(device):
     np.testing.assert_array_equal(g, [0.0, 0.0, 1.0])
 
 
-@pytest.mark.parametrize("slope", [0.01, 0.2])
+@pytest.mark.parametrize("slope", [0.01, 0.2, 1.5, -0.1])
 def test_leaky_relu_gradient_at_zero_is_the_slope(device, slope):
     g, = _grad_of(lambda x: F.leaky_relu(x, slope), [-1.0, 0.0, 2.0], device=device)
     np.testing.assert_array_equal(g, [slope, slope, 1.0])
