@@ -62,6 +62,15 @@ def nary(n, **params):
 
 
 @st.composite
+def two_matrices(draw, pattern):
+    """Shapes for x @ w.T ("nk,mk": Linear's layout) or a.T @ b ("kn,km"), where the engine
+    sees a transposed (column-major) view."""
+    n, k, m = (draw(st.integers(1, 4)) for _ in range(3))
+    sizes = {"n": n, "k": k, "m": m}
+    return tuple(tuple(sizes[c] for c in part) for part in pattern.split(",")), {}
+
+
+@st.composite
 def reduction(draw, min_size=0, ddof=False, allow_none=True, allow_tuple=True, min_dims=0):
     shape = draw(shapes(min_dims))
     ax = draw(axes(len(shape), allow_none=allow_none, allow_tuple=allow_tuple, min_size=min_size))
@@ -271,6 +280,10 @@ OPS = [
     Op("matmul", lambda a, b: a @ b, np.matmul, _no_params(matmul_shapes()), (REAL, REAL),
        torch=lambda a, b: a @ b, chain="matmul"),
     Op("tg.matmul", tg.matmul, np.matmul, _no_params(matmul_shapes()), (REAL, REAL)),
+    Op("matmul_wT", lambda x, w: x @ w.T, lambda x, w: x @ w.T, two_matrices("nk,mk"),
+       (REAL, REAL)),
+    Op("matmul_aT", lambda a, b: a.T @ b, lambda a, b: a.T @ b, two_matrices("kn,km"),
+       (REAL, REAL)),
 
     # reductions (axis None / int / tuple, keepdims)
     Op("sum", lambda x, axis, keepdims: tg.sum(x, axis=axis, keepdims=keepdims),
