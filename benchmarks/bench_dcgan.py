@@ -13,7 +13,9 @@ gradients are computed and then dropped, as in the usual PyTorch DCGAN loop.
 `CASES` follows benchmarks/harness.py: each factory(batch) returns a zero-argument step.
 Run on its own, `python benchmarks/bench_dcgan.py [--steps 15] [--threads 2]` times the two
 steps alternately (so both see the same machine load) and reports medians, the ratio and
-each step's peak memory (measured in a fresh subprocess per library).
+each step's peak memory (measured in a fresh subprocess per library). The tinygan factory
+calls tinygan.backend.keep_freed_memory() (glibc malloc keeps freed blocks for reuse);
+TINYGAN_KEEP_FREED_MEMORY=0 measures without it.
 """
 from __future__ import annotations
 
@@ -44,6 +46,10 @@ def tinygan_step(batch: int = 64):
     from tinygan.gan import losses
     from tinygan.optim import Adam
 
+    if os.environ.get("TINYGAN_KEEP_FREED_MEMORY", "1") != "0":
+        # reuse freed blocks instead of page-faulting ~35 MB back in every step (~10% of the
+        # step); process-wide, so a torch step in the same process benefits too
+        tg.backend.keep_freed_memory()
     tg.manual_seed(0)
     G = nn.Sequential(
         nn.Linear(Z_DIM, 128 * 7 * 7), nn.Unflatten(1, (128, 7, 7)),     # (N, 128, 7, 7)
@@ -113,9 +119,11 @@ CASES = [{"name": "dcgan_mnist_step", "tinygan": tinygan_step, "torch": _torch_o
 # ---------------------------------------------------------------- standalone paired timing
 
 
-def paired_times(steps: int, batch: int, threads: int):
+def paired_times(steps: int, batch: int, threads: int, clock=time.perf_counter):
     """Median seconds per step of each library, alternating one tinygan and one torch step so
-    that both see the same load on a shared machine."""
+    that both see the same load on a shared machine. clock=time.process_time measures CPU time
+    instead (robust on a busy machine with threads=1; with more threads it also counts the
+    time BLAS and OpenMP threads spend spinning)."""
     import torch
     torch.set_num_threads(threads)
     ours, theirs = tinygan_step(batch), torch_step(batch)
@@ -124,11 +132,11 @@ def paired_times(steps: int, batch: int, threads: int):
         theirs()
     t_ours, t_theirs = [], []
     for _ in range(steps):
-        t0 = time.perf_counter()
+        t0 = clock()
         ours()
-        t1 = time.perf_counter()
+        t1 = clock()
         theirs()
-        t2 = time.perf_counter()
+        t2 = clock()
         t_ours.append(t1 - t0)
         t_theirs.append(t2 - t1)
     return float(np.median(t_ours)), float(np.median(t_theirs))
@@ -156,10 +164,14 @@ def main(argv=None):
     parser.add_argument("--steps", type=int, default=15)
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--clock", choices=["wall", "cpu"], default="wall",
+                        help="cpu: process CPU time (use with --threads 1 on a busy machine)")
     parser.add_argument("--no-memory", action="store_true")
     args = parser.parse_args(argv)
-    ours, theirs = paired_times(args.steps, args.batch, args.threads)
+    clock = time.perf_counter if args.clock == "wall" else time.process_time
+    ours, theirs = paired_times(args.steps, args.batch, args.threads, clock)
     result = {"case": "dcgan_mnist_step", "batch": args.batch, "threads": args.threads,
+              "clock": args.clock,
               "tinygan_ms": round(ours * 1e3, 1), "torch_ms": round(theirs * 1e3, 1),
               "time_ratio": round(ours / theirs, 2)}
     if not args.no_memory:
