@@ -1,6 +1,9 @@
 """tinygan.conv: conv2d and conv_transpose2d against direct loops, the adjoint identity that makes
 one the other's backward, first and second derivatives (float64), PyTorch where installed,
 avg_pool2d and interpolate, and every shape that cannot work."""
+import platform
+import sys
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, assume, given, settings, strategies as st
@@ -364,3 +367,16 @@ def _z(*shape):
 def test_bad_shapes_raise_clear_errors(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_keep_freed_memory_leaves_results_unchanged():
+    """backend.keep_freed_memory (used by the DCGAN benchmark) only changes where malloc finds
+    memory: it reports whether it applied, and convolutions give the same numbers after it."""
+    from tinygan import backend
+    x, w = tg.randn(4, 3, 12, 12), tg.randn(5, 3, 4, 4)
+    before = F.conv2d(x, w, stride=2, padding=1).numpy()
+    applied = backend.keep_freed_memory()
+    assert isinstance(applied, bool)
+    if sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc":
+        assert applied
+    assert np.array_equal(F.conv2d(x, w, stride=2, padding=1).numpy(), before)
