@@ -106,7 +106,9 @@ def matmul_shapes_of_one_tinygan_step(monkeypatch, batch):
     forward = engine.MatMul.forward
 
     def spy(self, a, b):
-        shapes[product(a.shape[-2], a.shape[-1], b.shape[-1])] += 1
+        rows, inner = a.shape[-2:][::-1] if self.ta else a.shape[-2:]
+        cols = b.shape[-2] if self.tb else b.shape[-1]
+        shapes[product(rows, inner, cols)] += 1
         return forward(self, a, b)
 
     step = mlp.make_tinygan_step(batch)
@@ -201,3 +203,73 @@ def test_backward_frees_gradients_as_it_stores_them():
         tracemalloc.stop()
     assert all(w.grad is not None for w in ws)
     assert peak < 6.5 * n * 4  # 4 stored + the ones in flight; not 8 (all twice)
+
+
+@pytest.mark.parametrize("ta", [False, True])
+@pytest.mark.parametrize("tb", [False, True])
+@pytest.mark.parametrize("batch", [(), (2,)])
+def test_matmul_transpose_flags_match_numpy_and_differentiate_twice(ta, tb, batch):
+    from tinygan.testing import gradcheck, gradgradcheck
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal(batch + ((4, 3) if ta else (3, 4)))
+    b = rng.standard_normal(batch + ((5, 4) if tb else (4, 5)))
+
+    def f(x, y):
+        return tg.matmul(x, y, transpose_a=ta, transpose_b=tb)
+
+    op = lambda m, t: np.swapaxes(m, -1, -2) if t else m  # noqa: E731
+    np.testing.assert_allclose(f(tg.tensor(a), tg.tensor(b)).numpy(), op(a, ta) @ op(b, tb))
+    assert gradcheck(f, a, b)
+    assert gradgradcheck(f, a, b)
+
+
+def test_transposed_matmul_errors_name_the_shapes():
+    with pytest.raises(ValueError, match=r"\(3, 4\) and \(5, 3\)\.T"):
+        tg.matmul(tg.ones(3, 4), tg.ones(5, 3), transpose_b=True)
+    with pytest.raises(ValueError, match="at least 2-D"):
+        tg.matmul(tg.ones(4), tg.ones(5, 4), transpose_b=True)
+
+
+def test_functional_linear_is_x_wt_plus_b_for_any_leading_shape():
+    import tinygan.functional as F
+    w, b = tg.randn(3, 4), tg.randn(3)
+    for shape in [(4,), (5, 4), (2, 5, 4)]:
+        x = tg.randn(*shape)
+        expected = x.numpy() @ w.numpy().T + b.numpy()
+        np.testing.assert_allclose(F.linear(x, w, b).numpy(), expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(F.linear(x, w).numpy(), x.numpy() @ w.numpy().T, rtol=1e-5)
+
+
+def test_leaves_take_fresh_gradient_arrays_and_copy_everything_else():
+    """As PyTorch steals a gradient buffer nobody else holds: no copy of a fresh result, but
+    never an alias of the caller's gradient, a broadcast view, or another leaf's gradient."""
+    layer = nn.Linear(4, 3)
+    (layer(tg.randn(5, 4)) ** 2).sum().backward()
+    assert layer.weight.grad.data.flags.owndata and layer.bias.grad.data.flags.owndata
+    x = tg.zeros(3, requires_grad=True)
+    seed = np.ones(3, np.float32)
+    x.backward(seed)  # the leaf's gradient is the caller's own array: copied
+    x.grad.data *= 5
+    np.testing.assert_array_equal(seed, 1)
+    y = tg.zeros(2, 3, requires_grad=True)
+    y.sum().backward()  # a read-only broadcast view: copied into a writable array
+    y.grad.data += 1
+    np.testing.assert_array_equal(y.grad.numpy(), 2)
+    a, b = tg.zeros(3, requires_grad=True), tg.zeros(3, requires_grad=True)
+    ((a + b) * tg.tensor([1.0, 2.0, 3.0])).sum().backward()  # one fresh array, two leaves
+    a.grad.data *= 10
+    np.testing.assert_array_equal(b.grad.numpy(), [1, 2, 3])
+
+
+def test_fresh_gradients_are_stored_without_a_copy():
+    n = 250_000  # 1 MB per float32 gradient
+    ws = [tg.zeros(n, requires_grad=True) for _ in range(4)]
+    c = tg.ones(n)
+    loss = sum((w * c).sum() for w in ws)  # one fresh gradient per leaf
+    tracemalloc.start()
+    try:
+        loss.backward()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 4.5 * n * 4  # the 4 gradients themselves; copying would make it 5

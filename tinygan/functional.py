@@ -3,7 +3,7 @@ each is differentiable to any order because its parts are. Every one is stable a
 from __future__ import annotations
 
 from .ops import exp, leaky_relu, log, relu, sigmoid, softplus, tanh  # noqa: F401 (re-exported)
-from .tensor import Tensor, as_tensor
+from .tensor import Tensor, as_tensor, matmul
 from .creation import generator
 from .conv import avg_pool2d, conv2d, conv_transpose2d, interpolate  # noqa: F401 (re-exported)
 
@@ -11,6 +11,18 @@ __all__ = ["relu", "leaky_relu", "sigmoid", "tanh", "softplus", "log_sigmoid", "
            "log_softmax", "softmax", "bce_with_logits", "mse"]
 __all__ += ["dropout", "batch_norm", "layer_norm", "instance_norm"]
 __all__ += ["conv2d", "conv_transpose2d", "avg_pool2d", "interpolate"]
+__all__ += ["linear"]
+
+
+def linear(x, weight, bias=None) -> Tensor:
+    """x W^T + b with W of shape (out, in), as torch.nn.functional.linear. W^T is read in place
+    (a transposed matmul operand, no Transpose step), so dW = G^T x comes out shaped and laid
+    out like W."""
+    x = as_tensor(x)
+    if x.ndim == 1:  # a single sample (in,) -> (out,)
+        return linear(x.reshape(1, -1), weight, bias).reshape(-1)
+    y = matmul(x, weight, transpose_b=True)
+    return y if bias is None else y + bias
 
 
 def log_sigmoid(x) -> Tensor:

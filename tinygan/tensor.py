@@ -122,12 +122,19 @@ class Tensor:
     def backward(self, gradient=None, create_graph: bool = False) -> None:
         """Accumulate d(self)/d(leaf) into every leaf's .grad (as PyTorch does)."""
         grads, leaves = _backprop([self], [gradient], create_graph)
+        # A leaf owns its .grad array, as in PyTorch: it takes g's array as it is when that is a
+        # fresh result (owns its memory, is not the caller's `gradient`, went to no other leaf),
+        # as PyTorch steals a buffer nobody else holds; else (a view such as a read-only
+        # broadcast, the caller's array, an array shared by two leaves) it takes a copy.
+        taken = {id(_raw(gradient))}
         for leaf in leaves.values():
             g = grads.pop(id(leaf), None)  # pop: each gradient is freed once it is stored
             if g is not None and leaf.grad is None and not create_graph:
-                # own the array, as PyTorch does: g may be a read-only broadcast view, the
-                # caller's `gradient`, or the very tensor another leaf just received
-                leaf.grad = Tensor(g.data.copy())
+                if g.data.flags.owndata and id(g.data) not in taken:
+                    taken.add(id(g.data))
+                    leaf.grad = g
+                else:
+                    leaf.grad = Tensor(g.data.copy())
             elif g is not None:
                 leaf.grad = g if leaf.grad is None else leaf.grad + g
 
@@ -362,8 +369,20 @@ def broadcast_to(x: Tensor, shape) -> Tensor:
     return x if x.shape == tuple(shape) else BroadcastTo(tuple(shape))(x)
 
 
-def matmul(a: Tensor, b: Tensor) -> Tensor:
-    """a @ b with NumPy's rules: batched and broadcast; 1-D operands become a row/column."""
+def matmul(a: Tensor, b: Tensor, transpose_a: bool = False, transpose_b: bool = False) -> Tensor:
+    """a @ b with NumPy's rules: batched and broadcast; 1-D operands become a row/column.
+    transpose_a/transpose_b swap the last two axes of a/b first without copying them or adding
+    a Transpose step, e.g. matmul(x, W, transpose_b=True) = x @ W.T (what Linear computes)."""
+    if transpose_a or transpose_b:
+        if a.ndim < 2 or b.ndim < 2:
+            raise ValueError(f"matmul: transposed operands must be at least 2-D, got shapes "
+                             f"{a.shape} and {b.shape}")
+        ka, kb = a.shape[-2 if transpose_a else -1], b.shape[-1 if transpose_b else -2]
+        if ka != kb:
+            raise ValueError(f"matmul: cannot multiply shapes {a.shape}{'.T' * transpose_a} and "
+                             f"{b.shape}{'.T' * transpose_b}: inner dimensions {ka} and {kb} "
+                             "differ")
+        return MatMul(transpose_a, transpose_b)(a, b)
     if a.ndim == 0 or b.ndim == 0:
         raise ValueError(f"matmul: operands must be at least 1-D, got shapes {a.shape} and {b.shape}")
     if a.shape[-1] != b.shape[-2 if b.ndim > 1 else 0]:  # name the shapes the caller gave
@@ -438,8 +457,15 @@ class Neg(Function):
 
 
 class MatMul(Function):
-    """f(A,B) = A@B (batched, broadcast); df/dA = G@B^T, df/dB = A^T@G"""
+    """f(A,B) = op(A)@op(B) (batched, broadcast), op swapping the last two axes where asked (as
+    BLAS's transa/transb: a transposed operand is never copied); df/dA = G@op(B)^T (transposed
+    back when op(A) = A^T), df/dB = op(A)^T@G (likewise), themselves MatMuls with flags"""
+    def __init__(self, ta: bool = False, tb: bool = False):
+        self.ta, self.tb = ta, tb
+
     def forward(self, a, b):
+        a = a.swapaxes(-1, -2) if self.ta else a
+        b = b.swapaxes(-1, -2) if self.tb else b
         if a.shape[-1] != b.shape[-2]:
             raise ValueError(f"cannot multiply: inner dimensions {a.shape[-1]} and {b.shape[-2]}"
                              " differ (A is (..., n, k), B must be (..., k, m))")
@@ -447,16 +473,20 @@ class MatMul(Function):
 
     def backward(self, gy):
         a, b = self.inputs
-        # For an input that is a transposed view (W.T in Linear's x @ W.T), compute its gradient
-        # transposed too, (G^T A)^T = A^T G, so W's gradient comes out C-ordered like W: mixing
-        # layouts makes every later elementwise op on it (accumulation, optimizer) ~4x slower.
+        ta, tb = self.ta, self.tb
+        # MatMul(tb, True)(b, gy) = op(B) G^T = (G op(B)^T)^T: dA itself when op(A) = A^T, and
+        # for an A that is a transposed view (x.T @ ...) dA in A's own layout once swapped back;
+        # likewise for B. Mixed layouts make every later elementwise op on a gradient
+        # (accumulation, the optimizer) ~4x slower, so gradients follow their input's layout.
         ga = gb = None
         if self.needs[0]:
-            ga = ((b @ gy.swapaxes(-1, -2)).swapaxes(-1, -2) if _transposed(a.data)
-                  else gy @ b.swapaxes(-1, -2))
+            ga = (MatMul(tb, True)(b, gy) if ta else
+                  MatMul(tb, True)(b, gy).swapaxes(-1, -2) if _transposed(a.data) else
+                  MatMul(False, not tb)(gy, b))
         if self.needs[1]:
-            gb = ((gy.swapaxes(-1, -2) @ a).swapaxes(-1, -2) if _transposed(b.data)
-                  else a.swapaxes(-1, -2) @ gy)
+            gb = (MatMul(True, ta)(gy, a) if tb else
+                  MatMul(True, ta)(gy, a).swapaxes(-1, -2) if _transposed(b.data) else
+                  MatMul(not ta, False)(a, gy))
         return (None if ga is None else sum_to(ga, a.shape),
                 None if gb is None else sum_to(gb, b.shape))
 
@@ -624,10 +654,10 @@ class SumTo(Function):
         lead = x.ndim - len(self.shape)
         if lead < 0:
             raise ValueError(f"cannot sum shape {x.shape} down to larger shape {self.shape}")
-        axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(self.shape)
-                                          if n == 1 and x.shape[lead + i] != 1)
-        y = x.sum(axis=axes, keepdims=True) if axes else x
-        return y.reshape(self.shape)
+        kept = tuple(lead + i for i, n in enumerate(self.shape) if n == 1 and x.shape[lead + i] != 1)
+        y = x.sum(axis=kept, keepdims=True) if kept else x
+        # summing the leading axes away (not keepdims + reshape) gives a fresh array, not a view
+        return y.sum(axis=tuple(range(lead))) if lead else y.reshape(self.shape)
 
     def backward(self, gy): return (broadcast_to(gy, self.inputs[0].shape),)
 
