@@ -343,3 +343,25 @@ def test_new_tensors_are_float32_by_default():
     assert tg.tensor([1.0, 2.0]).dtype == np.float32
     assert tg.zeros(2).dtype == tg.randn(2).dtype == np.float32
     assert tg.tensor(np.zeros(2)).dtype == np.float64  # arrays keep their dtype
+
+
+def test_astype_is_differentiable_and_casts_the_gradient_back():
+    x = tg.tensor(np.array([0.5, -1.5]), requires_grad=True, dtype=np.float64)
+    y = x.astype(np.float32)
+    assert y.dtype == np.float32 and y.requires_grad
+    (y * y).sum().backward()
+    assert x.grad.dtype == np.float64
+    np.testing.assert_allclose(x.grad.numpy(), [1.0, -3.0])
+
+
+def test_integer_results_stay_outside_the_graph():
+    x = tg.tensor(np.array([0.5, 1.5]), requires_grad=True)
+    assert not x.astype(np.int64).requires_grad
+
+
+def test_bce_keeps_float32_with_float64_numpy_targets():
+    import tinygan.functional as F
+    logits = tg.tensor(np.zeros(3, dtype=np.float32), requires_grad=True)
+    loss = F.bce_with_logits(logits, np.array([0.0, 1.0, 1.0]))
+    loss.backward()
+    assert loss.dtype == np.float32 and logits.grad.dtype == np.float32

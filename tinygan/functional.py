@@ -64,6 +64,8 @@ def bce_with_logits(logits, targets, reduction: str = "mean") -> Tensor:
     softplus(x) - x*y; d/dx = sigmoid(x) - y"""
     logits = as_tensor(logits)
     targets = as_tensor(targets, logits)
+    if targets.dtype != logits.dtype:  # float64 NumPy targets must not promote float32 logits
+        targets = targets.detach().astype(logits.dtype)
     if targets.shape != logits.shape:
         targets = targets.broadcast_to(logits.shape)
     return _reduce(softplus(logits) - logits * targets, reduction)

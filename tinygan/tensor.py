@@ -117,7 +117,8 @@ class Tensor:
         return self.to("cuda")
 
     def astype(self, dtype) -> "Tensor":
-        return Tensor(self.data.astype(dtype), requires_grad=self.requires_grad and self.is_leaf)
+        """A copy with another dtype; differentiable (the gradient is cast back)."""
+        return Cast(np.dtype(dtype))(self)
 
     def backward(self, gradient=None, create_graph: bool = False) -> None:
         """Accumulate d(self)/d(leaf) into every leaf's .grad (as PyTorch does)."""
@@ -251,7 +252,7 @@ class Function:
         if isinstance(y, np.generic) or not hasattr(y, "shape"):  # NumPy reductions give scalars
             y = np.asarray(y)
         out = Tensor(y)
-        if _grad_enabled and any(t.requires_grad for t in inputs):
+        if _grad_enabled and y.dtype.kind in "fc" and any(t.requires_grad for t in inputs):
             self.inputs = inputs
             self.needs = tuple(t.requires_grad for t in inputs)
             self.output = weakref.ref(out)
@@ -705,3 +706,12 @@ class ToDevice(Function):
 
     def forward(self, x): return backend.to_device(x, self.device)
     def backward(self, gy): return (gy.to(self.inputs[0].device),)
+
+
+class Cast(Function):
+    """f(x) = x converted to another dtype; the gradient is converted back"""
+    def __init__(self, dtype):
+        self.dtype = dtype
+
+    def forward(self, x): return x.astype(self.dtype)
+    def backward(self, gy): return (gy.astype(self.inputs[0].dtype),)
