@@ -380,3 +380,22 @@ def test_keep_freed_memory_leaves_results_unchanged():
     if sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc":
         assert applied
     assert np.array_equal(F.conv2d(x, w, stride=2, padding=1).numpy(), before)
+
+
+@pytest.mark.parametrize("limit", [1, 700, 10**9])
+def test_batch_chunks_give_the_same_results(device, monkeypatch, limit):
+    """The batch goes through in chunks of at most CHUNK_BYTES of patches: one sample at a time,
+    uneven chunks and one chunk must all give the loops' values and gradients."""
+    monkeypatch.setitem(conv.CHUNK_BYTES, device, limit)
+    assert len(conv._batch_chunks(5, 300, tg.zeros(1, device=device).data)) == \
+        (5 if limit == 1 else 3 if limit == 700 else 1)
+    rng = np.random.default_rng(7)
+    x, w = rng.standard_normal((5, 2, 7, 6)), rng.standard_normal((3, 2, 3, 2))
+    y = F.conv2d(_t(x, device), _t(w, device), stride=2, padding=1)
+    np.testing.assert_allclose(y.numpy(), conv2d_loops(x, w, None, (2, 2), (1, 1)), atol=1e-12)
+    g = rng.standard_normal(y.shape)
+    z = F.conv_transpose2d(_t(g, device), _t(w, device), stride=2, padding=1, output_padding=(0, 1))
+    np.testing.assert_allclose(z.numpy(), conv_transpose2d_loops(g, w, None, (2, 2), (1, 1),
+                                                                 (0, 1)), atol=1e-12)
+    assert gradcheck(lambda a, b: F.conv2d(a, b, stride=2, padding=1), _t(x, device),
+                     _t(w, device))

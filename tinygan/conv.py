@@ -18,8 +18,8 @@ instead of 4-number scraps, and the matrix product is one large (N*OH*OW, KH*KW*
 elementwise ops keep that layout, so the next convolution finds its input already channel-last.
 col2im adds one shifted slice per (kernel row, group of `stride` kernel columns), each a run of
 W*stride*C contiguous numbers per output row; no index repeats within a slice, so a plain +=
-is exact and no scatter-add is needed. The forward's im2col matrix is kept for the weight
-gradient instead of being unfolded twice.
+is exact and no scatter-add is needed. The batch goes through in chunks (CHUNK_BYTES) so that
+no whole-batch im2col matrix is ever held: it would add ~13 MB to a DCGAN step's peak memory.
 
 Profile of a DCGAN-MNIST step (benchmarks/bench_dcgan.py, one thread): the matrix products are
 ~75% of the convolutions' time; the im2col copy, col2im adds and layout copies the rest.
@@ -29,7 +29,7 @@ from __future__ import annotations
 import numbers
 
 from . import backend
-from .tensor import Function, Tensor, as_tensor, is_grad_enabled
+from .tensor import Function, Tensor, as_tensor
 
 __all__ = ["conv2d", "conv_transpose2d", "avg_pool2d", "interpolate", "conv_output_size",
            "conv_transpose_output_size", "im2col", "col2im"]
@@ -68,6 +68,21 @@ def _leftover(size: int, out: int, kernel: int, stride: int, padding: int) -> in
 
 
 # ---------------------------------------------------------------- raw-array helpers
+
+#: Largest im2col matrix (or block of patch contributions) held at once, in bytes. The batch is
+#: cut into chunks below it: the matrix products stay large enough for BLAS, the step's peak
+#: memory does not grow by a whole-batch unfolding, and each chunk's matrix stays in cache.
+CHUNK_BYTES = {"cpu": 4 * 2**20, "cuda": 256 * 2**20}
+
+
+def _batch_chunks(n: int, bytes_per_sample: int, array) -> list:
+    """Slices that split n samples into equal chunks of at most CHUNK_BYTES (one sample at
+    least)."""
+    limit = CHUNK_BYTES[backend.device_of(array)]
+    count = min(n, max(1, -(-n * bytes_per_sample // limit)))
+    size = -(-n // count)
+    return [slice(i, min(n, i + size)) for i in range(0, n, size)]
+
 
 
 def _channel_last_padded(x, padding):
@@ -110,27 +125,31 @@ def _weight_blocks(w, stride):
     return w.reshape(ci, co, kh, kq, sw).transpose(2, 3, 0, 4, 1).reshape(kh * kq, ci, sw * co)
 
 
-def col2im(blocks, image, stride, padding, out_size):
-    """The adjoint of im2col, the "fold" of a transposed convolution. blocks (KH, KQ, N, H,
-    W*sw*C) is the patch contribution of every input pixel (from _weight_blocks); it is added
-    back into a channel-last (N, OH, OW, C) image, cropping `padding` away.
+def _col2im_shape(image, kernel, stride, padding, out_size):
+    """Shape (N, HQ, sh, WQ*sw*C) of col2im's uncropped accumulator: rows seen as (HQ, sh),
+    columns as (WQ, sw, C), large enough for every patch and for output_padding."""
+    (n, h, w, c), (kh, kw), (sh, sw), (ph, pw), (oh, ow) = image, kernel, stride, padding, out_size
+    hq = max(h + -(-kh // sh) - 1, -(-(ph + oh) // sh))  # output_padding may reach past
+    wq = max(w + -(-kw // sw) - 1, -(-(pw + ow) // sw))   # the last patch
+    return n, hq, sh, wq * sw * c
+
+
+def col2im(blocks, out):
+    """The adjoint of im2col, the "fold" of a transposed convolution: adds blocks (KH, KQ, N, H,
+    W, sw*C), the patch contribution of every input pixel (from _weight_blocks), into `out`,
+    the (N, HQ, sh, WQ*sw*C) accumulator of _col2im_shape, in place.
 
     Kernel row i = q*sh + r of pixel h lands on output row (h + q)*sh + r, and kernel column
     j = qj*sw + rj of pixel w on column (w + qj)*sw + rj; seen as (rows/sh, sh, cols/sw, sw, C),
     the output takes one block per (i, qj) as a plain shifted slice whose W*sw*C numbers per row
     are contiguous. Targets within one slice are distinct, so += is exact (no scatter-add)."""
-    xp = backend.get_array_module(blocks)
-    kh, kq, n = blocks.shape[:3]
-    (_, h, w, c), (sh, sw), (ph, pw), (oh, ow) = image, stride, padding, out_size
-    hq = max(h + -(-kh // sh) - 1, -(-(ph + oh) // sh))  # output_padding may reach past
-    wq = max(w + kq - 1, -(-(pw + ow) // sw))              # the last patch
-    run = sw * c  # numbers one input pixel adds to one output row
-    out = xp.zeros((n, hq, sh, wq * run), dtype=blocks.dtype)
+    kh, kq, n, h, w, run = blocks.shape  # run = sw*C numbers per input pixel and output row
+    sh = out.shape[2]
     for i in range(kh):
         q, r = divmod(i, sh)
         for qj in range(kq):
-            out[:, q:q + h, r, qj * run:(qj + w) * run] += blocks[i, qj]
-    return out.reshape(n, hq * sh, wq * sw, c)[:, ph:ph + oh, pw:pw + ow, :]
+            out[:, q:q + h, r, qj * run:(qj + w) * run] += blocks[i, qj].reshape(n, h, w * run)
+    return out
 
 
 def _rows(y):
@@ -158,15 +177,18 @@ class Conv2d(Function):
         self.stride, self.padding = stride, padding
 
     def forward(self, x, w, b=None):
-        n, o = x.shape[0], w.shape[0]
-        cols = im2col(_channel_last_padded(x, self.padding), w.shape[2:], self.stride)
-        # the weight gradient needs these patches again: keep them while a graph may need them
-        self.cols = cols if is_grad_enabled() else None
-        _, oh, ow = cols.shape[:3]
-        wm = w.transpose(0, 2, 3, 1).reshape(o, -1)  # (O, KH*KW*C), the patch order
-        y = cols.reshape(n * oh * ow, -1) @ wm.T  # (N*OH*OW, O): the one matrix product
+        xp = backend.get_array_module(x, w)
+        (n, c), (o, _, kh, kw) = x.shape[:2], w.shape
+        xh = _channel_last_padded(x, self.padding)  # (N, H+2p, W+2p, C)
+        oh, ow = (xh.shape[1] - kh) // self.stride[0] + 1, (xh.shape[2] - kw) // self.stride[1] + 1
+        wm_t = w.transpose(2, 3, 1, 0).reshape(-1, o)  # (KH*KW*C, O), the patch order
+        y = xp.empty((n, oh, ow, o), dtype=xp.result_type(x.dtype, w.dtype))
+        for part in _batch_chunks(n, oh * ow * kh * kw * c * x.itemsize, x):
+            cols = im2col(xh[part], (kh, kw), self.stride)  # (n, OH, OW, KH, KW, C)
+            # the matrix product (N*OH*OW, KH*KW*C) @ (KH*KW*C, O), a chunk of rows at a time
+            xp.matmul(cols.reshape(-1, wm_t.shape[0]), wm_t, out=y[part].reshape(-1, o))
         y = _add_bias(y, b)
-        return y.reshape(n, oh, ow, o).transpose(0, 3, 1, 2)  # NCHW view, channel-last memory
+        return y.transpose(0, 3, 1, 2)  # an NCHW view of channel-last memory
 
     def backward(self, gy):
         x, w = self.inputs[:2]
@@ -176,7 +198,7 @@ class Conv2d(Function):
                                     self.stride[a], self.padding[a]) for a in (0, 1))
             gx = ConvTranspose2d(self.stride, self.padding, extra)(gy, w)
         if self.needs[1]:
-            gw = Conv2dWeightGrad(w.shape[2:], self.stride, self.padding, self.cols)(x, gy)
+            gw = Conv2dWeightGrad(w.shape[2:], self.stride, self.padding)(x, gy)
         if len(self.inputs) == 3 and self.needs[2]:
             gb = gy.sum(axis=(0, 2, 3))
         return gx, gw, gb
@@ -190,15 +212,22 @@ class ConvTranspose2d(Function):
         self.stride, self.padding, self.output_padding = stride, padding, output_padding
 
     def forward(self, y, w, b=None):
+        xp = backend.get_array_module(y, w)
         n, _, h, wd = y.shape
         co, kh, kw = w.shape[1:]
-        blocks = _rows(y) @ _weight_blocks(w, self.stride)  # the one (batched) matrix product
-        blocks = blocks.reshape(kh, -1, n, h, wd * self.stride[1] * co)
-        size = tuple(conv_transpose_output_size(s, k, st, p, op) for s, k, st, p, op in
-                     zip((h, wd), (kh, kw), self.stride, self.padding, self.output_padding))
-        z = col2im(blocks, (n, h, wd, co), self.stride, self.padding, size)  # (N, OH, OW, Co)
+        (sh, sw), (ph, pw) = self.stride, self.padding
+        oh, ow = (conv_transpose_output_size(s, k, st, p, op) for s, k, st, p, op in
+                  zip((h, wd), (kh, kw), self.stride, self.padding, self.output_padding))
+        wb = _weight_blocks(w, self.stride)  # (KH*KQ, Ci, sw*Co)
+        out = xp.zeros(_col2im_shape((n, h, wd, co), (kh, kw), self.stride, self.padding,
+                                     (oh, ow)), dtype=xp.result_type(y.dtype, w.dtype))
+        for part in _batch_chunks(n, h * wd * wb.shape[0] * wb.shape[2] * y.itemsize, y):
+            # the matrix product (N*H*W, Ci) @ (Ci, sw*Co) for every block, a chunk at a time
+            blocks = _rows(y[part]) @ wb
+            col2im(blocks.reshape(kh, -1, blocks.shape[1] // (h * wd), h, wd, sw * co), out[part])
+        z = out.reshape(n, -1, out.shape[3] // co, co)[:, ph:ph + oh, pw:pw + ow, :]
         z = _add_bias(z, b)
-        return z.transpose(0, 3, 1, 2)
+        return z.transpose(0, 3, 1, 2)  # an NCHW view of channel-last memory
 
     def backward(self, gz):
         y, w = self.inputs[:2]
@@ -216,23 +245,24 @@ class Conv2dWeightGrad(Function):
     """gw[o,c,p,q] = sum_{n,i,j} gy[n,o,i,j] xpad[n,c,i*s+p,j*s+q] = gy^T @ im2col(x); bilinear,
     so d/dx = conv_transpose2d(gy, G) and d/dgy = conv2d(x, G) for a cotangent G"""
 
-    def __init__(self, kernel, stride=(1, 1), padding=(0, 0), cols=None):
+    def __init__(self, kernel, stride=(1, 1), padding=(0, 0)):
         self.kernel, self.stride, self.padding = tuple(kernel), stride, padding
-        self.cols = cols  # im2col(x) when the forward convolution already made it
 
     def forward(self, x, gy):
-        c, o = x.shape[1], gy.shape[1]
-        cols = self.cols
-        if cols is None:
-            cols = im2col(_channel_last_padded(x, self.padding), self.kernel, self.stride)
-        self.cols = None  # not needed again: our own backward calls convolutions, not us
-        if cols.shape[1:3] != gy.shape[2:]:
-            raise ValueError(f"gradient of shape {gy.shape} does not match the {cols.shape[1:3]} "
+        xp = backend.get_array_module(x, gy)
+        (n, c), o, (kh, kw) = x.shape[:2], gy.shape[1], self.kernel
+        xh = _channel_last_padded(x, self.padding)
+        positions = ((xh.shape[1] - kh) // self.stride[0] + 1,
+                     (xh.shape[2] - kw) // self.stride[1] + 1)
+        if positions != gy.shape[2:]:
+            raise ValueError(f"gradient of shape {gy.shape} does not match the {positions} "
                              f"positions of a {self.kernel} kernel")
-        # (KH*KW*C, O) = cols^T @ gy-rows: this order runs faster in BLAS than gy^T @ cols
-        gw = cols.reshape(-1, self.kernel[0] * self.kernel[1] * c).T @ _rows(gy)
-        xp = backend.get_array_module(gw)
-        return xp.ascontiguousarray(gw.reshape(*self.kernel, c, o).transpose(3, 2, 0, 1))
+        gw = xp.zeros((kh * kw * c, o), dtype=xp.result_type(x.dtype, gy.dtype))
+        for part in _batch_chunks(n, positions[0] * positions[1] * kh * kw * c * x.itemsize, x):
+            cols = im2col(xh[part], self.kernel, self.stride)
+            # (KH*KW*C, O) += cols^T @ gy-rows (faster in BLAS than gy^T @ cols)
+            gw += cols.reshape(-1, kh * kw * c).T @ _rows(gy[part])
+        return xp.ascontiguousarray(gw.reshape(kh, kw, c, o).transpose(3, 2, 0, 1))
 
     def backward(self, gw):
         x, gy = self.inputs
