@@ -208,8 +208,10 @@ save_figure(fig, "06_feature_maps.png")
 # input into channel-last order $(N, H, W, C)$, where a patch row $(K_h, K_w, C)$ is just $K_h$
 # contiguous runs of $K_w C$ numbers — and reorders the *weights* to match (they are small).
 # The result is returned as an NCHW view of that channel-last memory, so the next layer finds
-# its input already in the fast order. The check below is on a batch with several channels,
-# stride 2 and padding, against the loops.
+# its input already in the fast order. Finally, the batch goes through in chunks of a few
+# megabytes (`conv.CHUNK_BYTES`), so the unfolded matrix — 13 MB for one DCGAN layer — never
+# exists for the whole batch at once; each chunk's product is still large enough for BLAS.
+# The check below is on a batch with several channels, stride 2 and padding, against the loops.
 
 # %%
 rng = np.random.default_rng(0)
