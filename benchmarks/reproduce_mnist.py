@@ -1,0 +1,266 @@
+"""Reproduce the MNIST results table: each model (MLP GAN, DCGAN, conditional GAN) trained for a
+fixed CPU time budget with several seeds, then judged by the evaluation classifier.
+
+    python benchmarks/reproduce_mnist.py                       # 10 minutes per run, seeds 0 1
+    python benchmarks/reproduce_mnist.py --minutes 2 --seeds 0 --models dcgan
+    python benchmarks/reproduce_mnist.py --clock cpu --jobs 3  # on a machine shared with others
+    python benchmarks/reproduce_mnist.py --table-only          # rebuild the table from run files
+
+Every run is its own process (so the BLAS thread count is set before NumPy loads, and runs can
+go side by side with --jobs) and writes RUNS_DIR/<model>_seed<k>.json plus the generator's
+weights; the table (OUT.md, OUT.json) is built from those files, so an interrupted
+reproduction keeps the runs it finished.
+
+Clocks. --clock wall (the default) stops a run after that much elapsed time. On a machine shared
+with other work, --clock cpu counts this process's CPU time instead, divided by --threads: the
+time the run would take with that many cores of its own. Only training steps are timed;
+evaluations in between (--eval-every) are off the clock. Both times are recorded either way.
+
+Metrics (tinygan.gan.evaluator, 5,000 samples by default): classifier score, Fréchet distance
+of classifier features to the 1,500 held-out digits, KL of the predicted-label histogram from
+uniform, the smallest class fraction, classes under 5 %, and for the conditional GAN the
+fraction classified as the requested digit.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+MODELS = ("mlp", "dcgan", "cgan")
+NAMES = {"mlp": "MLP GAN", "dcgan": "DCGAN", "cgan": "conditional GAN (MLP)"}
+TARGETS = {"mlp": ("classifier_score", 8.0), "dcgan": ("classifier_score", 9.0),
+           "cgan": ("conditional_accuracy", 0.95)}
+
+
+def _set_threads(threads: int) -> None:
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = str(threads)
+
+
+# ---------------------------------------------------------------- one run (a worker process)
+
+
+def run_one(args) -> dict:
+    import tinygan as tg
+    from tinygan.gan import mnist_experiments as X
+    from tinygan.gan.evaluator import Evaluator
+
+    digits = X.load_digits(args.data_dir, allow_synthetic=False)
+    evaluator = Evaluator.for_mnist(args.data_dir)
+    exp = X.make_experiment(args.model, digits, seed=args.seed)
+    budget = args.minutes * 60
+    trajectory = []
+    load_start = os.getloadavg()
+    while True:
+        left = budget - (exp.clock["wall_seconds"] if args.clock == "wall"
+                         else exp.clock["cpu_seconds"] / args.threads)
+        if left <= 0:
+            break
+        chunk = left if not args.eval_every else min(left, args.eval_every * 60)
+        X.train_for(exp, seconds=chunk, clock=args.clock, threads=args.threads)
+        if args.eval_every and left > chunk:
+            s = X.evaluate(exp, evaluator, n=2000, seed=4321)
+            trajectory.append({"steps": exp.steps, "wall_seconds": exp.clock["wall_seconds"],
+                               "cpu_seconds": exp.clock["cpu_seconds"],
+                               "classifier_score": s.classifier_score,
+                               "frechet_distance": s.frechet_distance,
+                               "conditional_accuracy": s.conditional_accuracy})
+            print(f"[{args.model} seed {args.seed}] {json.dumps(trajectory[-1])}", flush=True)
+    scores = X.evaluate(exp, evaluator, n=args.eval_samples, seed=1234)
+    h = exp.trainer.history
+    result = {"model": args.model, "seed": args.seed, "steps": exp.steps,
+              "wall_seconds": round(exp.clock["wall_seconds"], 1),
+              "cpu_seconds": round(exp.clock["cpu_seconds"], 1),
+              "clock": args.clock, "threads": args.threads, "budget_minutes": args.minutes,
+              "load_average_start": load_start, "load_average_end": os.getloadavg(),
+              "final_d_loss": h["d_loss"][-1] if h["d_loss"] else math.nan,
+              "final_d_real": h["d_real"][-1] if h["d_real"] else math.nan,
+              "final_d_fake": h["d_fake"][-1] if h["d_fake"] else math.nan,
+              "trajectory": trajectory, "data": digits.source}
+    result.update(scores.as_dict())
+    runs = Path(args.runs_dir)
+    runs.mkdir(parents=True, exist_ok=True)
+    tg.save(runs / f"{args.model}_seed{args.seed}_G.npz", exp.generator,
+            meta={k: v for k, v in result.items() if k != "trajectory"})
+    path = runs / f"{args.model}_seed{args.seed}.json"
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(result, indent=1, default=float))
+    os.replace(tmp, path)
+    print(f"[{args.model} seed {args.seed}] done: {json.dumps(scores.as_dict())}", flush=True)
+    return result
+
+
+# ---------------------------------------------------------------- the table
+
+
+def reference_rows(data_dir) -> dict:
+    """The yardsticks: held-out digits scored as samples (the ceiling) and 5,000 training
+    digits (the floor a generator that memorised its training set would reach)."""
+    from tinygan.gan.evaluator import Evaluator, CLASSIFIER_SHA256
+
+    ev = Evaluator.for_mnist(data_dir)
+    ceiling = ev.ceiling().as_dict()
+    train = ev.evaluate(ev.split.train_images[:5000]).as_dict()
+    return {"classifier_accuracy": ev.accuracy(), "classifier_sha256": CLASSIFIER_SHA256,
+            "heldout": ceiling, "train_digits": train, "split": ev.split.source}
+
+
+def _fmt(v, spec):
+    return "—" if v is None or (isinstance(v, float) and math.isnan(v)) else format(v, spec)
+
+
+def _mean_sd(values):
+    values = [v for v in values if v is not None]
+    if not values:
+        return None, None
+    mean = sum(values) / len(values)
+    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1)) \
+        if len(values) > 1 else None
+    return mean, sd
+
+
+def build_table(runs: list[dict], refs: dict, settings: dict) -> str:
+    lines = ["# MNIST results: three GANs on a fixed CPU budget", "",
+             f"Generated by `benchmarks/reproduce_mnist.py` on {settings['date']} "
+             f"({settings['machine']}).", "",
+             f"- Budget: {settings['minutes']:g} minutes of training per run on the "
+             f"**{settings['clock']}** clock with {settings['threads']} BLAS thread(s)"
+             + (" (CPU time of the run's own process, so other work on the machine does not "
+                "shorten it)" if settings["clock"] == "cpu" else "") + ".",
+             f"- Data: {refs['split']}. The GANs train on the 8,500; the 1,500 held-out digits "
+             "are the real reference.",
+             f"- Judge: the LeNet-style classifier in `tinygan/assets/mnist_lenet.npz` (SHA-256 "
+             f"`{refs['classifier_sha256'][:16]}…`), accuracy "
+             f"{refs['classifier_accuracy']:.2%} on the held-out digits.",
+             f"- Each run is scored on {settings['eval_samples']:,} samples (the conditional GAN "
+             "asked for each digit equally often). Hyperparameters: Adam 2e-4, betas (0.5, "
+             "0.999), batch 64, non-saturating loss, z ~ N(0, I_100), one D step per G step.",
+             "", "| model | seed | steps | wall s | CPU s | classifier score | Fréchet distance "
+             "| label KL | min class | classes < 5 % | cond. accuracy |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|"]
+    for name, key in (("real held-out digits (ceiling)", "heldout"),
+                      ("real training digits (5,000)", "train_digits")):
+        r = refs[key]
+        lines.append(f"| {name} | — | — | — | — | {r['classifier_score']:.3f} | "
+                     f"{r['frechet_distance']:.2f} | {r['label_kl']:.4f} | "
+                     f"{r['min_class_fraction']:.1%} | {r['classes_below_5pct'] or 'none'} | "
+                     f"{_fmt(r['conditional_accuracy'], '.1%')} |")
+    for r in sorted(runs, key=lambda r: (MODELS.index(r["model"]), r["seed"])):
+        lines.append(f"| {NAMES[r['model']]} | {r['seed']} | {r['steps']:,} | "
+                     f"{r['wall_seconds']:.0f} | {r['cpu_seconds']:.0f} | "
+                     f"{r['classifier_score']:.3f} | {r['frechet_distance']:.2f} | "
+                     f"{r['label_kl']:.4f} | {r['min_class_fraction']:.1%} | "
+                     f"{r['classes_below_5pct'] or 'none'} | "
+                     f"{_fmt(r['conditional_accuracy'], '.1%')} |")
+    lines += ["", "## Against the targets", "",
+              "| model | runs | metric | mean ± sd | target | met by |", "|---|---:|---|---|---|---|"]
+    for model in MODELS:
+        mine = [r for r in runs if r["model"] == model]
+        if not mine:
+            continue
+        metric, target = TARGETS[model]
+        mean, sd = _mean_sd([r[metric] for r in mine])
+        spec = ".1%" if metric == "conditional_accuracy" else ".3f"
+        met = sum(r[metric] >= target for r in mine)
+        no_drop = sum(not r["classes_below_5pct"] for r in mine)
+        lines.append(f"| {NAMES[model]} | {len(mine)} | {metric.replace('_', ' ')} | "
+                     f"{_fmt(mean, spec)}" + (f" ± {_fmt(sd, spec)}" if sd is not None else "")
+                     + f" | ≥ {format(target, spec)} | {met}/{len(mine)} runs "
+                     f"(no class < 5 %: {no_drop}/{len(mine)}) |")
+    return "\n".join(lines) + "\n"
+
+
+def write_table(args, runs_found: list[dict]) -> None:
+    refs = reference_rows(args.data_dir)
+    settings = {"date": time.strftime("%Y-%m-%d"), "minutes": args.minutes, "clock": args.clock,
+                "threads": args.threads, "eval_samples": args.eval_samples,
+                "machine": f"{platform.machine()}, {os.cpu_count()} logical CPUs, Python "
+                           f"{platform.python_version()}"}
+    if runs_found:  # the runs say what they were given
+        first = runs_found[0]
+        settings.update(minutes=first["budget_minutes"], clock=first["clock"],
+                        threads=first["threads"], eval_samples=first["num_samples"])
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.with_suffix(".md").write_text(build_table(runs_found, refs, settings))
+    out.with_suffix(".json").write_text(json.dumps(
+        {"settings": settings, "references": refs, "runs": runs_found}, indent=1,
+        default=float))
+    print(f"wrote {out.with_suffix('.md')} and {out.with_suffix('.json')}")
+
+
+# ---------------------------------------------------------------- driver
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--minutes", type=float, default=10.0, help="training budget per run")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    p.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS))
+    p.add_argument("--clock", choices=("wall", "cpu"), default="wall")
+    p.add_argument("--threads", type=int, default=2, help="BLAS threads per run")
+    p.add_argument("--jobs", type=int, default=1, help="runs side by side")
+    p.add_argument("--eval-samples", type=int, default=5000)
+    p.add_argument("--eval-every", type=float, default=0,
+                   help="minutes between progress evaluations (2,000 samples, off the clock)")
+    p.add_argument("--data-dir", default=None)
+    p.add_argument("--runs-dir", default=str(REPO / "runs" / "mnist"))
+    p.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "mnist"))
+    p.add_argument("--table-only", action="store_true")
+    p.add_argument("--worker", nargs=2, metavar=("MODEL", "SEED"), help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+
+    if args.worker:
+        args.model, args.seed = args.worker[0], int(args.worker[1])
+        _set_threads(args.threads)  # before NumPy is first imported (in run_one)
+        run_one(args)
+        return 0
+
+    if not args.table_only:
+        todo = [(m, s) for m in args.models for s in args.seeds]
+        base = [sys.executable, __file__, "--minutes", str(args.minutes), "--clock", args.clock,
+                "--threads", str(args.threads), "--eval-samples", str(args.eval_samples),
+                "--eval-every", str(args.eval_every), "--runs-dir", args.runs_dir]
+        if args.data_dir:
+            base += ["--data-dir", args.data_dir]
+        env = dict(os.environ)
+        for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+            env[var] = str(args.threads)
+        running, failed = [], []
+        while todo or running:
+            while todo and len(running) < args.jobs:
+                model, seed = todo.pop(0)
+                print(f"starting {model} seed {seed}", flush=True)
+                running.append(((model, seed), subprocess.Popen(
+                    base + ["--worker", model, str(seed)], env=env)))
+            time.sleep(2)
+            for item in list(running):
+                if item[1].poll() is not None:
+                    running.remove(item)
+                    if item[1].returncode != 0:
+                        failed.append(item[0])
+        if failed:
+            print(f"runs that failed: {failed}", file=sys.stderr)
+
+    found = []
+    for model in args.models:
+        for seed in args.seeds:
+            path = Path(args.runs_dir) / f"{model}_seed{seed}.json"
+            if path.is_file():
+                found.append(json.loads(path.read_text()))
+    write_table(args, found)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,325 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Lesson 8 — DCGAN: convolutions that draw, and a latent space you can walk
+#
+# **Goals.** By the end you will be able to
+# 1. list the architecture guidelines of Radford, Metz & Chintala (2015) and read them off a
+#    working DCGAN for 28×28 digits, following the tensor shapes layer by layer;
+# 2. train it with the same Algorithm-1 trainer as the MLP GAN and watch the samples of fixed
+#    noise vectors sharpen epoch after epoch, next to the losses and discriminator outputs;
+# 3. walk the latent space: interpolate between two noise vectors (linearly and along the
+#    sphere) and do vector arithmetic on $z$ to change one property of a digit.
+#
+# **Prerequisites.** Lesson 7 (the MLP GAN and the metrics); the convolution lesson
+# (`F.conv2d` as im2col + matrix product, the transposed convolution as its adjoint).
+#
+# **Reading along.** `tinygan/gan/models.py` (`DCGANGenerator`, `DCGANDiscriminator`, `dcgan`),
+# `tinygan/init.py` (`dcgan_init_`), `tinygan/gan/mnist_experiments.py`.
+
+# %%
+import time
+
+import numpy as np
+import matplotlib.pyplot as plt
+from matplotlib.animation import FuncAnimation
+
+import tinygan as tg
+from tinygan.gan import mnist_experiments as X
+from tinygan.gan import models
+from tinygan.viz import is_fast, save_animation, save_figure
+
+FAST = is_fast()
+DPI = 60 if FAST else 110
+BUDGET = None if FAST else 600   # CPU seconds of training in full mode (10 minutes)
+FAST_STEPS, FAST_BATCH = 24, 32
+print("fast mode" if FAST else "full mode")
+
+# %% [markdown]
+# ## 1. Radford et al.'s guidelines
+#
+# Early attempts to make GAN generators convolutional were unstable. DCGAN settled on a recipe:
+#
+# 1. no pooling: **strided convolutions** let D learn its own downsampling, and
+#    **fractionally-strided (transposed) convolutions** let G learn its upsampling;
+# 2. **batch normalisation** in both networks, except at G's output and D's input;
+# 3. no fully connected hidden layers (here only G's projection of $z$ and D's final read-out);
+# 4. **ReLU** in G with **tanh** at its output; **LeakyReLU(0.2)** in D;
+# 5. Adam with learning rate $2\cdot10^{-4}$ and $\beta_1 = 0.5$; every weight initialised from
+#    $\mathcal N(0, 0.02^2)$.
+#
+# For 28×28 digits the generator projects $z$ to 128 maps of 7×7 and doubles the size twice;
+# the discriminator halves it twice. Let us follow the shapes:
+
+# %%
+digits = X.load_digits()
+print(digits.source)
+G, D = models.dcgan()
+x = tg.randn(2, 100)
+print(f"{'z':>40s} {x.shape}")
+for layer in G.net:
+    x = layer(x)
+    print(f"{type(layer).__name__:>40s} {x.shape}")
+for layer in D.net:
+    x = layer(x)
+    print(f"{type(layer).__name__:>40s} {x.shape}")
+print(f"G: {models.count_parameters(G):,} parameters, D: {models.count_parameters(D):,}")
+
+# %% [markdown]
+# Most of G's parameters sit in the projection (100 × 6,272 weights); most of D's *work* sits in
+# its second convolution, 64 → 128 channels on 14×14 inputs. A transposed convolution with
+# kernel 4, stride 2 and padding 1 maps $H$ to $(H-1)\cdot 2 - 2 + 4 = 2H$, exactly doubling;
+# the matching convolution halves.
+#
+# The initialisation is guideline 5, done by `init.dcgan_init_` on every module:
+
+# %%
+w = G.net[0].weight.numpy()
+print(f"projection weights: mean {w.mean():+.5f}, std {w.std():.5f} (target 0.02)")
+print(f"batch-norm scales:  mean {G.net[2].weight.numpy().mean():.4f} (target 1)")
+
+# %% [markdown]
+# ## 2. Training, one epoch at a time
+#
+# One *epoch* here is 8,500 / 64 ≈ 133 iterations (each a D step and a G step). After each we
+# draw the same 16 noise vectors, so the pictures show how one and the same $z$ is rendered as
+# training goes on.
+
+# %%
+exp = X.make_experiment("dcgan", digits, seed=0, batch_size=FAST_BATCH if FAST else 64)
+epoch = 6 if FAST else len(digits.images) // 64
+fixed_z = np.random.default_rng(7).standard_normal((16, 100)).astype(np.float32)
+snapshots = [(0, X.sample(exp, 16, z=fixed_z))]
+
+
+def snapshot(e):
+    snapshots.append((e.steps, X.sample(e, 16, z=fixed_z)))
+
+
+start = time.perf_counter()
+if FAST:
+    run = X.train_for(exp, steps=FAST_STEPS, callback=snapshot, every=epoch)
+else:
+    run = X.train_for(exp, seconds=BUDGET, clock="cpu", callback=snapshot, every=epoch)
+if snapshots[-1][0] != exp.steps:
+    snapshot(exp)
+print(f"{run['steps']} iterations ({run['steps'] / epoch:.1f} epochs) in "
+      f"{run['cpu_seconds']:.0f} s of CPU time, {time.perf_counter() - start:.0f} s wall")
+
+# %%
+show = [snapshots[i] for i in np.unique(np.linspace(0, len(snapshots) - 1, 8).round().astype(int))]
+fig, axes = plt.subplots(1, len(show), figsize=(2.0 * len(show), 2.4))
+for ax, (it, imgs) in zip(np.atleast_1d(axes), show):
+    ax.imshow(X.tile(imgs, 4), cmap="gray")
+    ax.set_title(f"epoch {it / epoch:.0f}" if it else "start", fontsize=9)
+    ax.axis("off")
+fig.suptitle("DCGAN: the same 16 noise vectors, epoch by epoch")
+save_figure(fig, "08_dcgan_progress.png", dpi=DPI)
+plt.show()
+
+fig, ax = plt.subplots(figsize=(3, 3))
+frame = ax.imshow(X.tile(snapshots[0][1], 4), cmap="gray", vmin=0, vmax=1)
+ax.axis("off")
+
+
+def draw(i):
+    frame.set_data(X.tile(snapshots[i][1], 4))
+    ax.set_title(f"iteration {snapshots[i][0]}", fontsize=9)
+    return (frame,)
+
+
+anim = FuncAnimation(fig, draw, frames=len(snapshots), blit=False)
+save_animation(anim, "08_dcgan_progress.gif", fps=4, dpi=60)
+plt.close(fig)
+
+# %% [markdown]
+# ## 3. Losses and discriminator outputs
+#
+# As in lesson 7, $2\log 2$ marks the discriminator loss of a D that cannot tell real from fake,
+# and $\tfrac12$ the output it would give. The DCGAN discriminator is stronger than the MLP
+# one, so expect $D(x)$ and $D(G(z))$ further apart, and a generator loss above the
+# discriminator's. The norm of G's gradient is a third view: it grows when D becomes sure of
+# itself and the generator is pushed hard.
+
+# %%
+h = exp.trainer.history
+fig, axes = plt.subplots(1, 3, figsize=(13, 3.2))
+axes[0].plot(h["iteration"], h["d_loss"], label="D loss")
+axes[0].plot(h["iteration"], h["g_loss"], label="G loss")
+axes[0].axhline(2 * np.log(2), color="gray", ls=":", label="$2\\log 2$")
+axes[0].legend()
+axes[1].plot(h["iteration"], h["d_real"], label="mean $D(x)$")
+axes[1].plot(h["iteration"], h["d_fake"], label="mean $D(G(z))$")
+axes[1].axhline(0.5, color="gray", ls=":")
+axes[1].set_ylim(0, 1)
+axes[1].legend()
+axes[2].plot(h["iteration"], h["g_grad_norm"], color="C2")
+axes[2].set_title("norm of G's gradient", fontsize=9)
+for ax in axes:
+    ax.set_xlabel("iteration")
+fig.suptitle("DCGAN training curves")
+fig.tight_layout()
+save_figure(fig, "08_dcgan_curves.png", dpi=DPI)
+plt.show()
+
+# %% [markdown]
+# ## 4. How good are the digits?
+#
+# The same judge as in lesson 7. In full mode this run is the DCGAN row of
+# `benchmarks/results/mnist.md` (seed 0, the same 10-minute CPU budget).
+
+# %%
+evaluator = X.make_evaluator(digits)
+if digits.synthetic:
+    print("NOTE: synthetic digits — the MNIST classifier's numbers below are not meaningful")
+n_eval = 1000 if FAST else 5000
+scores = X.evaluate(exp, evaluator, n=n_eval)
+ceiling = evaluator.ceiling()
+print(f"classifier score {scores.classifier_score:.3f} (held-out real digits: "
+      f"{ceiling.classifier_score:.3f}); Fréchet distance {scores.frechet_distance:.2f}; "
+      f"label KL {scores.label_kl:.4f}; smallest class {scores.min_class_fraction:.1%}")
+
+samples = X.sample(exp, 100, seed=2024)
+fig, ax = plt.subplots(figsize=(5, 5))
+ax.imshow(X.tile(samples, 10), cmap="gray")
+ax.set_title(f"DCGAN after {exp.steps} iterations")
+ax.axis("off")
+save_figure(fig, "08_dcgan_samples.png", dpi=DPI)
+plt.show()
+
+# %% [markdown]
+# ## 5. Walking from one $z$ to another
+#
+# If G had merely memorised training digits, the images between two noise vectors would jump
+# from one memorised digit to another. Radford et al. used smooth transitions as evidence that
+# the generator has learned a continuous space of digits instead.
+#
+# The straight line $z_t = (1-t) z_0 + t z_1$ has a flaw in 100 dimensions: a Gaussian vector's
+# length concentrates near $\sqrt{100} = 10$, but the midpoint of two independent ones has
+# length about $10/\sqrt 2 \approx 7.1$, a region G never saw in training. Spherical
+# interpolation (slerp; White 2016) follows the great circle instead and keeps the length:
+#
+# $$\operatorname{slerp}(z_0, z_1; t) = \frac{\sin((1-t)\theta)}{\sin\theta} z_0
+#   + \frac{\sin(t\theta)}{\sin\theta} z_1, \qquad \cos\theta = \frac{z_0\cdot z_1}{\|z_0\|\|z_1\|}.$$
+
+# %%
+def slerp(z0, z1, t):
+    cos = np.dot(z0, z1) / (np.linalg.norm(z0) * np.linalg.norm(z1))
+    theta = np.arccos(np.clip(cos, -1, 1))
+    return (np.sin((1 - t) * theta) * z0 + np.sin(t * theta) * z1) / np.sin(theta)
+
+
+rng = np.random.default_rng(11)
+steps = np.linspace(0, 1, 10)
+pairs = [rng.standard_normal((2, 100)).astype(np.float32) for _ in range(3)]
+rows, labels = [], []
+for z0, z1 in pairs:
+    for kind in ("linear", "slerp"):
+        path = np.stack([(1 - t) * z0 + t * z1 if kind == "linear" else slerp(z0, z1, t)
+                         for t in steps]).astype(np.float32)
+        rows.append(X.sample(exp, len(steps), z=path))
+        labels.append(kind)
+        norms = np.linalg.norm(path, axis=1)
+        print(f"{kind:>6s} path: |z| = {norms[0]:.1f} and {norms[-1]:.1f} at the ends, "
+              f"{norms.min():.1f} at its shortest")
+fig, ax = plt.subplots(figsize=(9, 6))
+ax.imshow(X.tile(np.concatenate(rows), len(steps)), cmap="gray")
+ax.set_yticks([29 * i + 15 for i in range(len(rows))], labels)
+ax.set_xticks([])
+ax.set_title("latent interpolation: three pairs, each linear and spherical")
+save_figure(fig, "08_dcgan_interpolation.png", dpi=DPI)
+plt.show()
+
+probs, _ = evaluator.classify(np.concatenate(rows))
+print("digit the classifier sees along each path:")
+for kind, row in zip(labels, probs.argmax(axis=1).reshape(len(rows), -1)):
+    print(f"  {kind:>6s}: {' '.join(map(str, row))}")
+
+# %% [markdown]
+# ## 6. Arithmetic on $z$
+#
+# Radford et al. found that averaged noise vectors support arithmetic ("smiling woman − neutral
+# woman + neutral man = smiling man"). Digits have properties of their own; stroke weight is an
+# easy one to measure, as the ink in an image: the mean of its pixels mapped to $[0, 1]$.
+#
+# The recipe: draw many $z$, generate, and let the classifier say which digit each one is. Within
+# each digit class, average the $z$ of the boldest tenth and of the faintest tenth; the
+# difference, averaged over the classes, is a **bold direction** $v$ that does not also push
+# towards one class. Then add multiples of $v$ to fresh noise vectors.
+
+# %%
+n_pool = 400 if FAST else 4000
+pool_z = np.random.default_rng(5).standard_normal((n_pool, 100)).astype(np.float32)
+pool = X.sample(exp, n_pool, z=pool_z)
+pool_probs, _ = evaluator.classify(pool)
+pool_class = pool_probs.argmax(axis=1)
+ink = ((pool + 1) / 2).mean(axis=(1, 2, 3))
+directions = []
+for c in range(10):
+    idx = np.flatnonzero(pool_class == c)
+    if len(idx) < 20:
+        continue
+    order = idx[np.argsort(ink[idx])]
+    k = max(len(order) // 10, 2)
+    directions.append(pool_z[order[-k:]].mean(axis=0) - pool_z[order[:k]].mean(axis=0))
+bold = np.mean(directions, axis=0)
+print(f"bold direction from {len(directions)} classes, length {np.linalg.norm(bold):.2f}")
+
+alphas = np.array([-1.5, -0.75, 0.0, 0.75, 1.5])
+base = np.random.default_rng(9).standard_normal((6, 100)).astype(np.float32)
+grid = np.stack([X.sample(exp, len(alphas), z=(b + alphas[:, None] * bold).astype(np.float32))
+                 for b in base])                                    # (6, 5, 1, 28, 28)
+fig, ax = plt.subplots(figsize=(4.5, 5.5))
+ax.imshow(X.tile(grid.reshape(-1, 1, 28, 28), len(alphas)), cmap="gray")
+ax.set_xticks([29 * i + 15 for i in range(len(alphas))], [f"{a:+.2f}v" for a in alphas])
+ax.set_yticks([])
+ax.set_title("z + α · (bold direction)")
+save_figure(fig, "08_dcgan_arithmetic.png", dpi=DPI)
+plt.show()
+
+col_ink = ((grid + 1) / 2).mean(axis=(0, 2, 3, 4))
+kept = [np.mean(evaluator.classify(grid[:, j])[0].argmax(axis=1) ==
+                evaluator.classify(grid[:, 2])[0].argmax(axis=1)) for j in range(len(alphas))]
+for a, i, k in zip(alphas, col_ink, kept):
+    print(f"α = {a:+.2f}: mean ink {i:.3f}, same digit as at α = 0 for {k:.0%} of rows")
+
+# %% [markdown]
+# Read the printout: if the direction captures stroke weight, the ink grows steadily with α
+# while most digits keep their class. How far it works depends on how long the model trained;
+# in fast mode (a few dozen iterations) there is no structure yet to find.
+#
+# ## Summary
+#
+# * DCGAN is the MLP GAN with convolutions in the right places: strided convolutions in D,
+#   transposed convolutions in G, batch norm in between, ReLU/tanh in G and LeakyReLU in D,
+#   weights from $\mathcal N(0, 0.02^2)$ and Adam with $\beta_1 = 0.5$.
+# * Nothing in the trainer changed: Algorithm 1 does not care what G and D are.
+# * The generator's input space is smooth: straight or spherical paths between two $z$ give
+#   gradual changes, and averaged differences of $z$ act as directions for properties such as
+#   stroke weight.
+#
+# ## Exercises
+#
+# 1. Remove the batch norm layers from G. Does training still start? Compare the progress
+#    figure after the same number of iterations.
+# 2. Initialise with PyTorch's default uniform scheme instead of $\mathcal N(0, 0.02^2)$ (build
+#    `models.DCGANGenerator()` and `DCGANDiscriminator()` without `dcgan`). What changes in the
+#    first epoch?
+# 3. Compute the length of $z_t$ along the linear path analytically for two independent
+#    standard normal vectors (hint: $\mathbb E\|z_t\|^2 = ((1-t)^2 + t^2)\, d$). At which $t$ is it
+#    smallest, and by how much?
+# 4. Build a "slant" direction the way the bold direction was built, measuring slant from each
+#    image's second moments, and show it.
+# 5. Try class arithmetic: $\bar z(7) - \bar z(1)$ averaged over generated sevens and ones, added
+#    to noise vectors that G draws as ones. How often does the classifier then see a seven?

@@ -1,0 +1,386 @@
+"""The evaluation classifier for generated digits and the metrics computed with it.
+
+No Inception network can be downloaded here, and none is needed: a small LeNet-style network
+(LeCun et al. 1998), trained with tinygan itself, judges the samples. Its weights ship as
+tinygan/assets/mnist_lenet.npz (a tg.save checkpoint, about 470 KB) whose SHA-256 is recorded
+below; loading refuses a file whose checksum differs. `train_classifier` (or
+`python -m tinygan.gan.evaluator --train`) retrains it from scratch with a fixed seed.
+
+Data. Only MNIST's 10,000-digit test split is assumed to be present, so `mnist_split` divides it,
+with a fixed seed, into 8,500 digits to train on (the classifier here, and the GANs in
+tinygan.gan.mnist_experiments) and 1,500 held-out digits that neither ever sees. The held-out
+digits measure the classifier's accuracy and are the real reference for the metrics.
+
+Metrics (tinygan.metrics does the arithmetic), for images (N, 1, 28, 28) in [-1, 1]:
+- classifier score: the Inception-score formula with this classifier (1 to 10; the held-out
+  digits' own score is the ceiling a perfect generator could reach);
+- Fréchet distance between the classifier's penultimate-layer features of the held-out digits
+  and of the samples (FID's formula, Heusel et al. 2017, on this classifier);
+- label histogram of the predicted classes against uniform: KL in nats, the smallest class
+  fraction and the classes under 5 % (a dropped class is mode collapse on real data);
+- for a conditional generator, the fraction classified as the requested label.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .. import backend, metrics
+from .. import functional as F
+from .. import nn
+from ..creation import manual_seed
+from ..io import load as load_checkpoint
+from ..io import save as save_checkpoint
+from ..optim import Adam
+from ..tensor import Tensor, no_grad
+
+log = logging.getLogger(__name__)
+
+ASSET = Path(__file__).resolve().parents[1] / "assets" / "mnist_lenet.npz"
+#: SHA-256 of the committed weights; retraining writes a new file with a new checksum
+CLASSIFIER_SHA256 = "eb6d9b1dcc1923c94c8fa4d6414b5b18057e910f243b51dbcb77d37cd043df1e"
+SPLIT_SEED = 20140610  # the day Goodfellow et al. posted the GAN paper; any fixed number works
+HELDOUT = 1500
+NUM_CLASSES = 10
+
+
+class ClassifierChecksumError(ValueError):
+    """The classifier weights on disk are not the ones whose checksum is recorded."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Data: the fixed split of the test digits
+# ---------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Split:
+    """The digits, float32 (N, 1, 28, 28) in [-1, 1], with uint8 labels (N,)."""
+    train_images: np.ndarray
+    train_labels: np.ndarray
+    heldout_images: np.ndarray
+    heldout_labels: np.ndarray
+    source: str
+
+
+def split_digits(images: np.ndarray, labels: np.ndarray, heldout: int = HELDOUT,
+                 seed: int = SPLIT_SEED, source: str = "given digits") -> Split:
+    """Shuffle with `seed` and keep the last `heldout` digits apart."""
+    if len(images) != len(labels) or not 0 < heldout < len(images):
+        raise ValueError(f"cannot hold out {heldout} of {len(images)} images ({len(labels)} "
+                         "labels): need as many labels as images and 0 < heldout < N")
+    order = np.random.default_rng(seed).permutation(len(images))
+    train, held = order[:-heldout], order[-heldout:]
+    return Split(images[train], labels[train], images[held], labels[held], source)
+
+
+def mnist_split(data_dir=None, heldout: int = HELDOUT, seed: int = SPLIT_SEED) -> Split:
+    """MNIST's 10,000 test digits split into 8,500 to train on and 1,500 held out (fixed seed).
+    The held-out part is the same whatever else is installed; the train split (60,000), when
+    present, is not used here."""
+    from ..data import mnist
+
+    images, labels = mnist.load("test", data_dir)
+    split = split_digits(mnist.to_gan_range(images), labels, heldout, seed,
+                         source=f"MNIST test split: {len(images) - heldout} train / {heldout} "
+                                f"held out (seed {seed})")
+    log.info("%s", split.source)
+    return split
+
+
+def shift_augment(images: np.ndarray, rng, max_shift: int = 2) -> np.ndarray:
+    """Each image moved by its own random (dy, dx) in [-max_shift, max_shift]^2, the uncovered
+    border filled with the background value -1 (small translations: the cheapest augmentation
+    that helps a digit classifier generalise)."""
+    n, c, h, w = images.shape
+    s = max_shift
+    padded = np.full((n, c, h + 2 * s, w + 2 * s), -1.0, dtype=images.dtype)
+    padded[:, :, s:s + h, s:s + w] = images
+    dy, dx = rng.integers(0, 2 * s + 1, n), rng.integers(0, 2 * s + 1, n)
+    out = np.empty_like(images)
+    for oy in range(2 * s + 1):  # one slice per offset pair: 25 copies instead of N
+        for ox in range(2 * s + 1):
+            pick = np.flatnonzero((dy == oy) & (dx == ox))
+            if pick.size:
+                out[pick] = padded[pick, :, oy:oy + h, ox:ox + w]
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# The classifier
+# ---------------------------------------------------------------------------------------------
+
+class LeNet(nn.Module):
+    """A LeNet-5-style digit classifier (LeCun et al. 1998: convolution, average pooling,
+    convolution, average pooling, fully connected), a little wider than the original.
+    image (N, 1, 28, 28) in [-1, 1] -> logits (N, 10); `features` gives the (N, 64)
+    penultimate activations used for the Fréchet distance."""
+
+    feature_dim = 64
+
+    def __init__(self, dropout: float = 0.25):
+        self.body = nn.Sequential(
+            nn.Conv2d(1, 32, 5, padding=2), nn.ReLU(),                      # (N, 32, 28, 28)
+            nn.AvgPool2d(2),                                                # (N, 32, 14, 14)
+            nn.Conv2d(32, 48, 5), nn.ReLU(),                                # (N, 48, 10, 10)
+            nn.AvgPool2d(2),                                                # (N, 48, 5, 5)
+            nn.Flatten(),                                                   # (N, 1200)
+            nn.Linear(48 * 5 * 5, self.feature_dim), nn.ReLU())             # (N, 64)
+        self.dropout = nn.Dropout(dropout)
+        self.head = nn.Linear(self.feature_dim, NUM_CLASSES)               # (N, 10)
+
+    def features(self, x):
+        if x.ndim != 4 or tuple(x.shape[1:]) != (1, 28, 28):
+            raise ValueError(f"LeNet takes images of shape (N, 1, 28, 28), got {x.shape}")
+        return self.body(x)
+
+    def forward(self, x):
+        return self.head(self.dropout(self.features(x)))
+
+
+def cross_entropy(logits: Tensor, labels: np.ndarray) -> Tensor:
+    """-mean log softmax(logits)[label], with the label picked by a one-hot product (no
+    scatter in the backward pass)."""
+    xp = backend.get_array_module(logits.data)
+    onehot = xp.eye(logits.shape[1], dtype=logits.dtype)[xp.asarray(labels, dtype=np.int64)]
+    return -(F.log_softmax(logits, axis=1) * Tensor(onehot)).sum(axis=1).mean()
+
+
+def _batches(n: int, size: int):
+    for start in range(0, n, size):
+        yield slice(start, min(start + size, n))
+
+
+def predict(model: LeNet, images, batch_size: int = 500):
+    """(probabilities (N, 10), features (N, 64)) as float64 host arrays, in eval mode and
+    without recording a graph; the model's training flag is restored afterwards."""
+    x = _as_images(images)
+    was_training = model.training
+    model.eval()
+    probs, feats = [], []
+    device = model.head.weight.device
+    try:
+        with no_grad():
+            for part in _batches(len(x), batch_size):
+                f = model.features(Tensor(backend.to_device(x[part], device)))
+                probs.append(F.softmax(model.head(f), axis=1).numpy())
+                feats.append(f.numpy())
+    finally:
+        model.train(was_training)
+    return (np.concatenate(probs).astype(np.float64), np.concatenate(feats).astype(np.float64))
+
+
+def accuracy(model: LeNet, images, labels, batch_size: int = 500) -> float:
+    probs, _ = predict(model, images, batch_size)
+    return float(np.mean(probs.argmax(axis=1) == np.asarray(labels)))
+
+
+def train_classifier(split: Split | None = None, epochs: int = 30, batch_size: int = 64,
+                     lr: float = 1e-3, seed: int = 0, max_shift: int = 2, dropout: float = 0.1,
+                     progress=None) -> tuple[LeNet, dict]:
+    """Train a LeNet on split.train_* (default: mnist_split()) with Adam, random shifts of up
+    to `max_shift` pixels and a cosine learning-rate decay to lr/20. Returns (model, info) with
+    info["heldout_accuracy"] measured once, after the last epoch (no selection on held-out
+    data). progress(epoch, info) is called after every epoch, if given."""
+    split = mnist_split() if split is None else split
+    manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    model = LeNet(dropout)
+    opt = Adam(model.parameters(), lr=lr)
+    x, y = split.train_images, split.train_labels
+    steps_per_epoch = math.ceil(len(x) / batch_size)
+    total, step, start = epochs * steps_per_epoch, 0, time.perf_counter()
+    info = {"epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed,
+            "max_shift": max_shift, "dropout": dropout, "split": split.source, "train_size": len(x),
+            "heldout_size": len(split.heldout_images), "epoch_loss": []}
+    for epoch in range(epochs):
+        model.train()
+        order = rng.permutation(len(x))
+        xs = shift_augment(x[order], rng, max_shift) if max_shift else x[order]
+        running = None
+        for part in _batches(len(x), batch_size):
+            opt.lr = lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * step / total)))
+            loss = cross_entropy(model(Tensor(xs[part])), y[order][part])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            running = loss.data if running is None else running + loss.data
+            step += 1
+        info["epoch_loss"].append(float(running) / steps_per_epoch)
+        if progress is not None:
+            progress(epoch, info)
+    model.eval()
+    info["heldout_accuracy"] = accuracy(model, split.heldout_images, split.heldout_labels)
+    info["train_seconds"] = round(time.perf_counter() - start, 1)
+    return model, info
+
+
+def sha256_of(path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def save_classifier(model: LeNet, path=ASSET, info: dict | None = None) -> str:
+    """Write the weights (a tg.save checkpoint with `info` as metadata); returns the SHA-256
+    to record as CLASSIFIER_SHA256."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_checkpoint(path, model, meta=info or {})
+    return sha256_of(path)
+
+
+def load_classifier(path=None, sha256: str | None = None, device: str = "cpu") -> LeNet:
+    """The evaluation classifier in eval mode. The file (default: the committed asset) must have
+    the SHA-256 `sha256` (default: CLASSIFIER_SHA256); pass sha256=False to skip the check for a
+    file you trained yourself."""
+    path = ASSET if path is None else Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"evaluation classifier weights not found at {path}; train them "
+                                "with `python -m tinygan.gan.evaluator --train` (10-15 "
+                                "minutes of CPU; needs the MNIST test split)")
+    expected = CLASSIFIER_SHA256 if sha256 is None else sha256
+    if expected is not False:
+        actual = sha256_of(path)
+        if actual != str(expected).lower():
+            raise ClassifierChecksumError(
+                f"{path}: SHA-256 {actual} does not match the recorded {expected}. The weights "
+                "were changed or corrupted; restore the file (git checkout), or retrain with "
+                "`python -m tinygan.gan.evaluator --train` and record the checksum it prints "
+                "(or pass sha256=False to load a file you trained yourself)")
+    model = LeNet()
+    model.load_state_dict(load_checkpoint(path))
+    return model.to(device).eval()
+
+
+# ---------------------------------------------------------------------------------------------
+# The metrics wrapper
+# ---------------------------------------------------------------------------------------------
+
+def _as_images(images) -> np.ndarray:
+    """Tensor / array (N, 1, 28, 28) or (N, 784) -> float32 host array (N, 1, 28, 28)."""
+    a = backend.to_numpy(images.data if isinstance(images, Tensor) else images)
+    if a.ndim == 2 and a.shape[1] == 784:
+        a = a.reshape(-1, 1, 28, 28)
+    if a.ndim != 4 or tuple(a.shape[1:]) != (1, 28, 28) or len(a) == 0:
+        raise ValueError(f"expected images of shape (N, 1, 28, 28) or (N, 784) with N >= 1, "
+                         f"got {a.shape}")
+    return a.astype(np.float32, copy=False)
+
+
+@dataclass
+class Scores:
+    """What Evaluator.evaluate measures on one set of images."""
+    classifier_score: float
+    frechet_distance: float
+    label_kl: float
+    min_class_fraction: float
+    classes_below: tuple
+    fractions: list
+    num_samples: int
+    conditional_accuracy: float | None = None
+    extra: dict = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        d = {k: getattr(self, k) for k in ("classifier_score", "frechet_distance", "label_kl",
+                                           "min_class_fraction", "num_samples",
+                                           "conditional_accuracy")}
+        d["classes_below_5pct"] = list(self.classes_below)
+        d["fractions"] = [round(float(f), 4) for f in self.fractions]
+        d.update(self.extra)
+        return d
+
+
+class Evaluator:
+    """Scores generated digits against a real reference set with one classifier.
+
+        ev = Evaluator.for_mnist()                    # committed classifier, held-out digits
+        ev.evaluate(images).classifier_score
+        ev.evaluate(images, requested=labels).conditional_accuracy
+        ev.ceiling()                                  # the held-out digits scored as samples
+    """
+
+    def __init__(self, classifier: LeNet, reference_images, reference_labels=None,
+                 batch_size: int = 500, threshold: float = 0.05):
+        self.classifier, self.batch_size, self.threshold = classifier, batch_size, threshold
+        self.reference_images = _as_images(reference_images)
+        self.reference_labels = reference_labels
+        self.reference_probs, self.reference_features = self.classify(self.reference_images)
+
+    @classmethod
+    def for_mnist(cls, data_dir=None, classifier: LeNet | None = None) -> "Evaluator":
+        split = mnist_split(data_dir)
+        ev = cls(load_classifier() if classifier is None else classifier,
+                 split.heldout_images, split.heldout_labels)
+        ev.split = split
+        return ev
+
+    def classify(self, images):
+        """(probabilities (N, 10), penultimate features (N, 64)), float64 host arrays."""
+        return predict(self.classifier, images, self.batch_size)
+
+    def evaluate(self, images, requested=None) -> Scores:
+        probs, feats = self.classify(images)
+        return self._scores(probs, feats, requested)
+
+    def _scores(self, probs, feats, requested=None) -> Scores:
+        hist = metrics.label_histogram(probs, NUM_CLASSES, self.threshold)
+        cond = None if requested is None else metrics.conditional_accuracy(probs, requested)
+        return Scores(classifier_score=metrics.classifier_score(probs),
+                      frechet_distance=metrics.frechet_distance(self.reference_features, feats),
+                      label_kl=hist.kl_to_uniform,
+                      min_class_fraction=float(hist.fractions.min()),
+                      classes_below=hist.classes_below, fractions=hist.fractions.tolist(),
+                      num_samples=len(probs), conditional_accuracy=cond)
+
+    def ceiling(self) -> Scores:
+        """The reference digits scored as if generated: their classifier score is the ceiling
+        (Fréchet distance to themselves is 0), and with reference labels, conditional_accuracy
+        is the classifier's accuracy on them."""
+        return self._scores(self.reference_probs, self.reference_features,
+                            self.reference_labels)
+
+    def accuracy(self) -> float | None:
+        if self.reference_labels is None:
+            return None
+        return float(np.mean(self.reference_probs.argmax(axis=1) ==
+                             np.asarray(self.reference_labels)))
+
+
+# ---------------------------------------------------------------------------------------------
+# Retraining from the command line
+# ---------------------------------------------------------------------------------------------
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description="Train or check the evaluation classifier.")
+    parser.add_argument("--train", action="store_true", help="retrain from scratch and save")
+    parser.add_argument("--out", default=str(ASSET), help="where to write the weights")
+    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--dropout", type=float, default=0.1)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--data-dir", default=None)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    split = mnist_split(args.data_dir)
+    if args.train:
+        def progress(epoch, info):
+            log.info("epoch %d/%d  loss %.4f", epoch + 1, args.epochs, info["epoch_loss"][-1])
+        model, info = train_classifier(split, epochs=args.epochs, seed=args.seed,
+                                       dropout=args.dropout, progress=progress)
+        digest = save_classifier(model, args.out, info)
+        log.info("held-out accuracy %.4f on %d digits; wrote %s", info["heldout_accuracy"],
+                 len(split.heldout_images), args.out)
+        log.info("SHA-256 %s (record it as CLASSIFIER_SHA256 in %s)", digest, __file__)
+        return 0
+    model = load_classifier(args.out if args.out != str(ASSET) else None)
+    log.info("held-out accuracy %.4f", accuracy(model, split.heldout_images,
+                                                split.heldout_labels))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

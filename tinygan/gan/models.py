@@ -1,0 +1,251 @@
+"""The three classic image GANs for 28x28 digits, as generator/discriminator Module pairs.
+
+- MLP GAN (Goodfellow et al. 2014's fully connected nets): G 100 -> 500 -> 500 -> 784 -> 28x28,
+  D 784 -> 500 -> 500 -> 1.
+- DCGAN (Radford, Metz & Chintala 2015): strided convolutions in D, transposed convolutions in G,
+  batch norm in both (not on G's output or D's input), ReLU/tanh in G, LeakyReLU(0.2) in D, and
+  every weight drawn from N(0, 0.02^2).
+- Conditional GAN (Mirza & Osindero 2014): the one-hot label y is joined to z at G's input and to
+  the image at D's input, so G learns p(x | y) and can be asked for a chosen digit.
+
+Every discriminator returns logits (N, 1); D(x) = sigmoid(logit), as tinygan.gan.losses expects.
+Images are (N, 1, 28, 28) in [-1, 1] (tanh's range, see tinygan.data.mnist.to_gan_range).
+
+The Algorithm-1 trainer hands G one noise tensor and D one sample tensor. For the conditional
+pair, PackedGenerator / PackedDiscriminator carry the label inside those tensors: noise is
+[z | one-hot y] (N, 110) and a sample is [flattened image | one-hot y] (N, 794).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import backend, init
+from .. import nn
+from ..ops import concatenate
+from ..tensor import Tensor
+
+Z_DIM = 100
+NUM_CLASSES = 10
+IMAGE_SHAPE = (1, 28, 28)
+IMAGE_SIZE = 784
+
+
+def _check_batch(model: str, x: Tensor, shape: tuple, what: str) -> None:
+    """x must be (N,) + shape; the error names the model, what it got and what it needs."""
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{model}: {what} must be a tinygan Tensor, got {type(x).__name__}")
+    if x.ndim != 1 + len(shape) or tuple(x.shape[1:]) != tuple(shape):
+        want = ", ".join(["N", *map(str, shape)])
+        raise ValueError(f"{model}: {what} has shape {x.shape}, expected ({want})")
+
+
+# ---------------------------------------------------------------------------------------------
+# MLP GAN
+# ---------------------------------------------------------------------------------------------
+
+class MLPGenerator(nn.Module):
+    """z (N, 100) -> image (N, 1, 28, 28). Hidden layers ReLU (with batch norm by default, which
+    steadies the fully connected generator on CPU budgets), output tanh."""
+
+    def __init__(self, z_dim: int = Z_DIM, hidden: int = 500, batch_norm: bool = True,
+                 in_extra: int = 0):
+        self.z_dim, self.in_extra = z_dim, in_extra
+        norm = (lambda n: nn.BatchNorm1d(n)) if batch_norm else (lambda n: nn.Identity())
+        self.net = nn.Sequential(
+            nn.Linear(z_dim + in_extra, hidden), norm(hidden), nn.ReLU(),   # (N, 500)
+            nn.Linear(hidden, hidden), norm(hidden), nn.ReLU(),             # (N, 500)
+            nn.Linear(hidden, IMAGE_SIZE), nn.Tanh(),                       # (N, 784)
+            nn.Unflatten(1, IMAGE_SHAPE))                                   # (N, 1, 28, 28)
+
+    def forward(self, z):
+        _check_batch(type(self).__name__, z, (self.z_dim + self.in_extra,), "z")
+        return self.net(z)
+
+
+class MLPDiscriminator(nn.Module):
+    """image (N, 1, 28, 28) -> logit (N, 1). Hidden layers LeakyReLU(0.2), as in DCGAN's D.
+    With in_extra > 0 it takes a flat (N, 784 + in_extra) input instead (the conditional D)."""
+
+    def __init__(self, hidden: int = 500, in_extra: int = 0):
+        self.in_extra = in_extra
+        self.net = nn.Sequential(
+            nn.Linear(IMAGE_SIZE + in_extra, hidden), nn.LeakyReLU(0.2),    # (N, 500)
+            nn.Linear(hidden, hidden), nn.LeakyReLU(0.2),                   # (N, 500)
+            nn.Linear(hidden, 1))                                           # (N, 1) logits
+
+    def forward(self, x):
+        if self.in_extra == 0:
+            _check_batch(type(self).__name__, x, IMAGE_SHAPE, "images")
+            x = x.reshape(x.shape[0], IMAGE_SIZE)                          # (N, 784)
+        else:  # a conditional body: the caller has joined the flattened image and the extras
+            _check_batch(type(self).__name__, x, (IMAGE_SIZE + self.in_extra,),
+                         "joined input [image | extra]")
+        return self.net(x)
+
+
+def mlp_gan(z_dim: int = Z_DIM, hidden: int = 500, batch_norm: bool = True):
+    """(G, D) of the MLP GAN with PyTorch's default initialisation."""
+    return MLPGenerator(z_dim, hidden, batch_norm), MLPDiscriminator(hidden)
+
+
+# ---------------------------------------------------------------------------------------------
+# DCGAN
+# ---------------------------------------------------------------------------------------------
+
+class DCGANGenerator(nn.Module):
+    """z (N, 100) -> image (N, 1, 28, 28): project to 128x7x7, then two fractionally-strided
+    (transposed) convolutions double the size each time."""
+
+    def __init__(self, z_dim: int = Z_DIM):
+        self.z_dim = z_dim
+        self.net = nn.Sequential(
+            nn.Linear(z_dim, 128 * 7 * 7), nn.Unflatten(1, (128, 7, 7)),    # (N, 128, 7, 7)
+            nn.BatchNorm2d(128), nn.ReLU(),
+            nn.ConvTranspose2d(128, 64, 4, 2, 1), nn.BatchNorm2d(64),       # (N, 64, 14, 14)
+            nn.ReLU(),
+            nn.ConvTranspose2d(64, 1, 4, 2, 1), nn.Tanh())                  # (N, 1, 28, 28)
+
+    def forward(self, z):
+        _check_batch(type(self).__name__, z, (self.z_dim,), "z")
+        return self.net(z)
+
+
+class DCGANDiscriminator(nn.Module):
+    """image (N, 1, 28, 28) -> logit (N, 1): two strided convolutions instead of pooling; no
+    batch norm on the input layer (Radford et al.'s guideline)."""
+
+    def __init__(self):
+        self.net = nn.Sequential(
+            nn.Conv2d(1, 64, 4, 2, 1), nn.LeakyReLU(0.2),                   # (N, 64, 14, 14)
+            nn.Conv2d(64, 128, 4, 2, 1), nn.BatchNorm2d(128),               # (N, 128, 7, 7)
+            nn.LeakyReLU(0.2),
+            nn.Flatten(), nn.Linear(128 * 7 * 7, 1))                        # (N, 1) logits
+
+    def forward(self, x):
+        _check_batch(type(self).__name__, x, IMAGE_SHAPE, "images")
+        return self.net(x)
+
+
+def dcgan(z_dim: int = Z_DIM, rng=None):
+    """(G, D) of the DCGAN, initialised as Radford et al.: weights N(0, 0.02^2), batch-norm
+    scales N(1, 0.02^2), biases 0. rng: a Generator (default: the shared, seeded one)."""
+    G, D = DCGANGenerator(z_dim), DCGANDiscriminator()
+    for model in (G, D):
+        model.apply(lambda m: init.dcgan_init_(m, rng))
+    return G, D
+
+
+# ---------------------------------------------------------------------------------------------
+# Conditional GAN
+# ---------------------------------------------------------------------------------------------
+
+def one_hot(labels, num_classes: int = NUM_CLASSES, like: Tensor | None = None) -> Tensor:
+    """Integer labels (N,) -> float one-hot Tensor (N, num_classes) on `like`'s device and dtype
+    (float32 on the CPU when like is None). A float (N, num_classes) Tensor or array that is
+    already one-hot passes through after a check. Bad labels raise a ValueError saying why."""
+    dtype = np.float32 if like is None else like.dtype
+    device = "cpu" if like is None else like.device
+    raw = labels.data if isinstance(labels, Tensor) else labels
+    host = backend.to_numpy(raw) if hasattr(raw, "dtype") else np.asarray(raw)
+    if host.ndim == 2:
+        if host.shape[1] != num_classes:
+            raise ValueError(f"one-hot labels have {host.shape[1]} columns, expected "
+                             f"{num_classes} (one per class)")
+        if not (np.all((host == 0) | (host == 1)) and np.all(host.sum(axis=1) == 1)):
+            raise ValueError("one-hot labels must hold exactly one 1 per row and 0 elsewhere")
+        onehot = host.astype(dtype)
+    elif host.ndim == 1:
+        if host.size and host.dtype.kind not in "iub":
+            if host.dtype.kind != "f" or not np.all(host == np.round(host)):
+                raise ValueError(f"labels must be whole numbers 0..{num_classes - 1}, got "
+                                 f"dtype {host.dtype}")
+        ints = host.astype(np.int64)
+        if ints.size and (ints.min() < 0 or ints.max() >= num_classes):
+            raise ValueError(f"labels must lie in 0..{num_classes - 1}, got values "
+                             f"{ints.min()}..{ints.max()}")
+        onehot = np.eye(num_classes, dtype=dtype)[ints]
+    else:
+        raise ValueError(f"labels must be integers of shape (N,) or one-hot of shape (N, "
+                         f"{num_classes}), got shape {host.shape}")
+    return Tensor(backend.to_device(onehot, device))
+
+
+def _labels_for(model: str, labels, batch: int, like: Tensor) -> Tensor:
+    try:
+        y = one_hot(labels, NUM_CLASSES, like)
+    except ValueError as e:
+        raise ValueError(f"{model}: {e}") from None
+    if y.shape[0] != batch:
+        raise ValueError(f"{model}: got {y.shape[0]} labels for a batch of {batch}; give one "
+                         "label per sample")
+    return y
+
+
+class ConditionalGenerator(nn.Module):
+    """G(z, y): z (N, 100) and labels y (N,) ints or (N, 10) one-hot -> image (N, 1, 28, 28).
+    The one-hot label is joined to z, [z | y] (N, 110), and the MLP generator takes it from
+    there (Mirza & Osindero 2014 condition by exactly this concatenation)."""
+
+    def __init__(self, z_dim: int = Z_DIM, hidden: int = 500, batch_norm: bool = True):
+        self.z_dim = z_dim
+        self.body = MLPGenerator(z_dim, hidden, batch_norm, in_extra=NUM_CLASSES)
+
+    def forward(self, z, labels):
+        _check_batch(type(self).__name__, z, (self.z_dim,), "z")
+        y = _labels_for(type(self).__name__, labels, z.shape[0], z)
+        return self.body(concatenate([z, y], axis=1))                      # (N, 1, 28, 28)
+
+
+class ConditionalDiscriminator(nn.Module):
+    """D(x, y): image (N, 1, 28, 28) and labels (N,) or (N, 10) -> logit (N, 1) of "x is a
+    real digit of class y". The one-hot label is joined to the flattened image: (N, 794)."""
+
+    def __init__(self, hidden: int = 500):
+        self.body = MLPDiscriminator(hidden, in_extra=NUM_CLASSES)
+
+    def forward(self, x, labels):
+        _check_batch(type(self).__name__, x, IMAGE_SHAPE, "images")
+        y = _labels_for(type(self).__name__, labels, x.shape[0], x)
+        flat = x.reshape(x.shape[0], IMAGE_SIZE)                           # (N, 784)
+        return self.body(concatenate([flat, y], axis=1))                   # (N, 1) logits
+
+
+class PackedGenerator(nn.Module):
+    """Adapts a ConditionalGenerator to one-tensor calls (the trainer's): [z | y] (N, 110) ->
+    [flattened image | y] (N, 794), so the label travels with the sample into D."""
+
+    def __init__(self, generator: ConditionalGenerator):
+        self.generator = generator
+
+    def forward(self, zy):
+        k = self.generator.z_dim
+        _check_batch(type(self).__name__, zy, (k + NUM_CLASSES,), "packed noise [z | y]")
+        # [z | y] is already what the generator's body takes; skipping the label check here
+        # keeps the training step free of host round trips
+        image = self.generator.body(zy)                                    # (N, 1, 28, 28)
+        flat = image.reshape(zy.shape[0], IMAGE_SIZE)                      # (N, 784)
+        return concatenate([flat, zy[:, k:]], axis=1)                      # (N, 794)
+
+
+class PackedDiscriminator(nn.Module):
+    """Adapts a ConditionalDiscriminator to one-tensor calls: [flattened image | y] (N, 794)
+    -> logit (N, 1)."""
+
+    def __init__(self, discriminator: ConditionalDiscriminator):
+        self.discriminator = discriminator
+
+    def forward(self, xy):
+        _check_batch(type(self).__name__, xy, (IMAGE_SIZE + NUM_CLASSES,),
+                     "packed sample [image | y]")
+        return self.discriminator.body(xy)                                 # (N, 1) logits
+
+
+def conditional_gan(z_dim: int = Z_DIM, hidden: int = 500, batch_norm: bool = True):
+    """(G, D) of the conditional MLP GAN; wrap them in PackedGenerator/PackedDiscriminator to
+    train with tinygan.gan.trainer.Trainer."""
+    return ConditionalGenerator(z_dim, hidden, batch_norm), ConditionalDiscriminator(hidden)
+
+
+def count_parameters(module: nn.Module) -> int:
+    """Number of trainable numbers in a module."""
+    return sum(p.numel() for p in module.parameters())
