@@ -104,6 +104,55 @@ def torch_step(batch: int = 64):
     return step
 
 
+def floor_products(batch: int):
+    """(A, B) for every matrix product of one step, in the step's order: each convolution as
+    its im2col product (forward x-patches @ W^T, input gradient gy @ W, weight gradient
+    patches^T @ gy), each Linear as in bench_mlp_gan. The copies around them are not counted."""
+    rng = np.random.default_rng(2)
+
+    def arr(*shape):
+        return rng.standard_normal(shape).astype(np.float32)
+
+    def conv(pixels_out, k_in, c_out, input_grad=True):
+        """A conv whose output has `pixels_out` positions, k_in = C*KH*KW: fwd, bwd pairs."""
+        fwd = [(arr(pixels_out, k_in), arr(c_out, k_in).T)]
+        bwd = [(arr(pixels_out, k_in).T, arr(pixels_out, c_out))]
+        if input_grad:
+            bwd.append((arr(pixels_out, c_out), arr(c_out, k_in)))
+        return fwd, bwd
+
+    n = batch
+    # a transposed conv's forward is its conv's input gradient and vice versa: same products
+    g_lin = ([(arr(n, Z_DIM), arr(6272, Z_DIM).T)], [(arr(n, 6272).T, arr(n, Z_DIM))])
+    g_t1 = conv(n * 49, 64 * 16, 128)        # ConvT(128, 64): 14x14 <-> 7x7
+    g_t2 = conv(n * 196, 1 * 16, 64)         # ConvT(64, 1): 28x28 <-> 14x14
+    d_c1 = conv(n * 196, 1 * 16, 64, input_grad=False)
+    d_c1g = conv(n * 196, 1 * 16, 64)        # in the G step D's input needs a gradient
+    d_c2 = conv(n * 49, 64 * 16, 128)
+    d_lin = ([(arr(n, 6272), arr(1, 6272).T)], [(arr(n, 1).T, arr(n, 6272)),
+                                                (arr(n, 1), arr(1, 6272))])
+    g_fwd = g_lin[0] + g_t1[1][1:] + g_t2[1][1:]          # G forward: Linear, ConvT, ConvT
+    g_bwd = g_t2[0] + g_t2[1][:1] + g_t1[0] + g_t1[1][:1] + g_lin[1]
+
+    def d_fwd(c1):
+        return c1[0] + d_c2[0] + d_lin[0]
+
+    def d_bwd(c1):
+        return d_lin[1] + d_c2[1] + c1[1]
+
+    return (g_fwd + d_fwd(d_c1) + d_fwd(d_c1) + d_bwd(d_c1) + d_bwd(d_c1)
+            + d_fwd(d_c1g) + d_bwd(d_c1g) + g_bwd)
+
+
+def floor_step(batch: int = 64):
+    pairs = floor_products(batch)
+
+    def step():
+        for a, b in pairs:
+            a @ b
+    return step
+
+
 def _torch_or_none():
     try:
         import torch  # noqa: F401
@@ -112,8 +161,8 @@ def _torch_or_none():
     return torch_step
 
 
-CASES = [{"name": "dcgan_mnist_step", "tinygan": tinygan_step, "torch": _torch_or_none(),
-          "floor": None}]
+CASES = [{"name": "DCGAN-MNIST step", "batch": 64, "tinygan": tinygan_step,
+          "torch": _torch_or_none(), "floor": floor_step}]
 
 
 # ---------------------------------------------------------------- standalone paired timing

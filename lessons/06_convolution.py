@@ -389,7 +389,8 @@ a, b = (tg.tensor(v, dtype=tg.float64, requires_grad=True) for v in (w1, w2))
 gx, = tg.grad(tiny_d(img, a, b), [img], create_graph=True)
 penalty = (gx * gx).sum()
 penalty.backward()
-print(f"penalty {penalty.item():.5f}; d penalty / d w1 has norm {np.linalg.norm(a.grad.numpy()):.5f}")
+print(f"penalty {penalty.item():.5f}; "
+      f"d penalty / d w1 has norm {np.linalg.norm(a.grad.numpy()):.5f}")
 
 # %% [markdown]
 # ## Summary

@@ -174,7 +174,8 @@ def test_resamplers_match_torch():
     (lambda: nn.Conv2d(3, 8, 3)(tg.zeros(1, 4, 8, 8)),
      r"Conv2d\(3, 8, kernel_size=\(3, 3\), stride=\(1, 1\)\) got input of shape \(1, 4, 8, 8\):"
      r" expected 4-D \(N, 3, H, W\)"),
-    (lambda: nn.Conv2d(3, 8, 3)(tg.zeros(3, 8, 8)), r"Conv2d\(3, 8.*got input of shape \(3, 8, 8\)"),
+    (lambda: nn.Conv2d(3, 8, 3)(tg.zeros(3, 8, 8)),
+     r"Conv2d\(3, 8.*got input of shape \(3, 8, 8\)"),
     (lambda: nn.Conv2d(3, 8, 5)(tg.zeros(1, 3, 4, 4)),
      r"Conv2d\(3, 8, kernel_size=\(5, 5\).*: conv2d: kernel \(5, 5\) is larger than the padded"
      r" input"),
