@@ -335,26 +335,28 @@ def _fmt(value, spec=".2f", suffix=""):
 
 
 def markdown_table(results: list, threads: int) -> str:
-    """The README table: wall-clock medians, paired ratios (wall-clock, then CPU time) and the
-    peak memory of each framework's step."""
+    """The README table: medians as wall-clock (CPU) ms, paired ratios (wall-clock, CPU) and
+    the peak memory of each framework's step."""
     rows = ["| case | threads | tinygan ms | PyTorch ms | floor ms | tinygan / PyTorch "
-            "(wall, CPU) | tinygan / floor (wall, CPU) | peak MB tinygan / PyTorch "
-            "| memory ratio |",
+            "| tinygan / floor | peak MB tinygan / PyTorch | memory ratio |",
             "|---|---|---|---|---|---|---|---|---|"]
     for r in results:
-        med, mem = r["median_ms"], r.get("memory", {})
-        mt = mem.get("tinygan", {}).get("peak_mb")
-        mo = mem.get("torch", {}).get("peak_mb")
+        med, cpu_med, mem = r["median_ms"], r.get("cpu_median_ms", {}), r.get("memory", {})
+        times = [f"{_fmt(med.get(fw))} ({_fmt(cpu_med.get(fw))})" if fw in med else "–"
+                 for fw in ("tinygan", "torch", "floor")]
         ratios = []
         for other in ("torch", "floor"):
             wall = r["ratio"].get(f"tinygan/{other}")
             cpu = r.get("cpu_ratio", {}).get(f"tinygan/{other}")
-            ratios.append("–" if wall is None else f"{wall:.2f}×, {_fmt(cpu, suffix='×')}")
+            ratios.append("–" if wall is None else f"{wall:.2f}× ({_fmt(cpu, suffix='×')})")
+        mt = mem.get("tinygan", {}).get("peak_mb")
+        mo = mem.get("torch", {}).get("peak_mb")
         rows.append(
-            f"| {r['name']} (batch {r['batch']}) | {threads} | {_fmt(med.get('tinygan'))} "
-            f"| {_fmt(med.get('torch'))} | {_fmt(med.get('floor'))} | {ratios[0]} | {ratios[1]} "
-            f"| {_fmt(mt, '.1f')} / {_fmt(mo, '.1f')} "
+            f"| {r['name']} (batch {r['batch']}) | {threads} | {' | '.join(times)} "
+            f"| {ratios[0]} | {ratios[1]} | {_fmt(mt, '.1f')} / {_fmt(mo, '.1f')} "
             f"| {_fmt(None if mt is None or not mo else mt / mo, suffix='×')} |")
+    rows.append("\nTimes: median wall-clock ms (median CPU ms); ratios: median of per-round "
+                "ratios, wall-clock (CPU time).")
     return "\n".join(rows)
 
 

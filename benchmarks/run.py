@@ -17,7 +17,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 
 
-def default_threads() -> int:
+def cpus_available() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 
 
@@ -29,13 +29,34 @@ def parse_args(argv=None):
     parser.add_argument("--only", metavar="NAME", help="run only cases whose name contains NAME")
     parser.add_argument("--json", metavar="PATH", default=str(HERE / "results" / "latest.json"),
                         help="where to write the results (default: benchmarks/results/latest.json)")
-    parser.add_argument("--threads", type=int, default=default_threads(),
-                        help="threads for NumPy's BLAS and for PyTorch (default: CPUs available)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="threads for NumPy's BLAS and for PyTorch, the same for both "
+                             f"(default 1: reproducible on a shared machine; this one has "
+                             f"{cpus_available()} CPUs)")
     parser.add_argument("--rounds", type=int, help="timed rounds (default 200, quick 20)")
     parser.add_argument("--warmup", type=int, help="untimed rounds first (default 20, quick 3)")
     parser.add_argument("--no-memory", action="store_true", help="skip the memory subprocesses")
     parser.add_argument("--no-torch", action="store_true", help="leave PyTorch out")
     return parser.parse_args(argv)
+
+
+def busy_machine_warnings(threads: int) -> list:
+    """Say so when other processes compete for the CPUs: wall-clock medians then overstate
+    every framework's time (the paired ratios and CPU times hold up better), and with more
+    threads than idle cores, threads wait on each other and timings stop meaning much."""
+    try:
+        load = os.getloadavg()[0]
+    except OSError:
+        return []
+    cpus = cpus_available()
+    out = []
+    if load > 0.75 * cpus:
+        out.append(f"the machine is busy (1-minute load {load:.1f} on {cpus} CPUs): absolute "
+                   "times are inflated; compare the paired ratios and the CPU-time ratios")
+    if threads > 1 and load + threads > cpus + 0.5:
+        out.append(f"{threads} threads with load {load:.1f} on {cpus} CPUs oversubscribes them; "
+                   "BLAS/OpenMP threads then wait for each other (try --threads 1)")
+    return out
 
 
 def main(argv=None) -> int:
@@ -77,11 +98,14 @@ def main(argv=None) -> int:
 
     table = harness.markdown_table(results, args.threads)
     print(table)
+    warnings = busy_machine_warnings(args.threads)
+    for line in warnings:
+        print(f"warning: {line}", file=sys.stderr)
     report = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
               "command": " ".join([Path(sys.executable).name, "benchmarks/run.py",
                                    *(argv if argv is not None else sys.argv[1:])]),
               "quick": args.quick, "machine": harness.machine_info(threads),
-              "results": results, "table": table}
+              "results": results, "table": table, "warnings": warnings}
     path = Path(args.json)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(report, indent=2) + "\n")

@@ -57,9 +57,11 @@ def test_markdown_table_shows_ratios_and_memory():
               "ratio": {"tinygan/torch": 0.5, "tinygan/floor": 2.0},
               "cpu_ratio": {"tinygan/torch": 0.6, "tinygan/floor": 1.9},
               "memory": {"tinygan": {"peak_mb": 3.0}, "torch": {"peak_mb": 2.0}}}
+    result["cpu_median_ms"] = {"tinygan": 1.5, "torch": 3.5, "floor": 0.75}
     table = harness.markdown_table([result], threads=2)
-    row = table.splitlines()[-1]
-    for text in ("toy (batch 8)", "| 2 |", "0.50×, 0.60×", "2.00×, 1.90×", "3.0 / 2.0", "1.50×"):
+    row = next(line for line in table.splitlines() if line.startswith("| toy"))
+    for text in ("toy (batch 8)", "| 2 |", "| 2.00 (1.50) | 4.00 (3.50) | 1.00 (0.75) |",
+                 "0.50× (0.60×)", "2.00× (1.90×)", "3.0 / 2.0", "1.50×"):
         assert text in row
 
 
