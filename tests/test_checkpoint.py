@@ -184,6 +184,14 @@ def test_save_refuses_what_it_cannot_store(tmp_path, state, error, words):
     assert os.listdir(tmp_path) == []
 
 
+def test_save_into_a_missing_folder_or_onto_a_folder(tmp_path):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        tg.save(tmp_path / "nope" / "c.npz", {"w": np.ones(2)})
+    with pytest.raises(IsADirectoryError, match="it is a folder"):
+        tg.save(tmp_path, {"w": np.ones(2)})
+    assert os.listdir(tmp_path) == []
+
+
 # ---------------------------------------------------------------- atomic writes
 
 

@@ -159,6 +159,10 @@ def _write_atomically(path: str, arrays: dict) -> None:
     """Write to a temporary file in the destination's folder, fsync it, rename it over `path`
     (os.replace is atomic), then fsync the folder so the rename itself is on disk."""
     folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"cannot save {path!r}: the folder {folder!r} does not exist")
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"cannot save {path!r}: it is a folder; give a file name")
     tmp = os.path.join(folder, f".{os.path.basename(path)}.{secrets.token_hex(6)}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     try:
