@@ -99,10 +99,9 @@ class Trainer:
         self.d_opt.zero_grad()
         loss.backward()
         self.d_opt.step()
-        with no_grad():
-            self._add("d_loss", loss, self.k)
-            self._add("d_real", real_logits.sigmoid().mean(), self.k)
-            self._add("d_fake", fake_logits.sigmoid().mean(), self.k)
+        self._add("d_loss", loss.data, self.k)
+        self._add("d_real", _mean_probability(real_logits.data), self.k)
+        self._add("d_fake", _mean_probability(fake_logits.data), self.k)
         return loss
 
     def g_step(self) -> Tensor:
@@ -116,10 +115,9 @@ class Trainer:
             self.g_opt.zero_grad()
             loss.backward()
         self.g_opt.step()
-        with no_grad():
-            self._add("g_loss", loss, 1)
-            squared = sum((p.grad * p.grad).sum() for p in self.g_opt.params if p.grad is not None)
-            self._add("g_grad_norm", squared.sqrt(), 1)
+        self._add("g_loss", loss.data, 1)
+        self._add("g_grad_norm", _norm([p.grad.data for p in self.g_opt.params
+                                        if p.grad is not None]), 1)
         return loss
 
     def step(self) -> None:
@@ -145,11 +143,12 @@ class Trainer:
                 callback(self)
         return self.history
 
-    # --- statistics: summed on the device, averaged and read back every log_every iterations
-    def _add(self, key: str, value: Tensor, per_iteration: int) -> None:
+    # --- statistics: raw device arrays (bookkeeping, never differentiated), summed on the
+    # device and read back to the host only every log_every iterations
+    def _add(self, key: str, value, per_iteration: int) -> None:
+        value = value.data if isinstance(value, Tensor) else value
         total = self._sums.get(key)
-        self._sums[key] = value.data / per_iteration if total is None else \
-            total + value.data / per_iteration
+        self._sums[key] = value / per_iteration if total is None else total + value / per_iteration
 
     def _flush(self) -> None:
         count = self.log_every
@@ -160,3 +159,15 @@ class Trainer:
                 value = math.nan if total is None else float(backend.to_numpy(total)) / count
                 self.history[key].append(value)
         self._sums = {}
+
+
+def _mean_probability(logits):
+    """mean sigmoid(logits) on the raw array, as 0.5 (1 + tanh(a/2)) (no overflow)."""
+    xp = backend.get_array_module(logits)
+    return (0.5 * (1 + xp.tanh(0.5 * logits))).mean()
+
+
+def _norm(arrays):
+    """sqrt(sum of squares) over a list of raw arrays, left on their device."""
+    xp = backend.get_array_module(*arrays)
+    return xp.sqrt(sum((a * a).sum() for a in arrays))
