@@ -125,6 +125,23 @@ def test_minibatch_discrimination_flags_a_collapsed_batch():
     np.testing.assert_array_equal(layer(Tensor(spread[:1])).numpy()[:, 2:], 0)
 
 
+def test_minibatch_discrimination_in_groups_compares_within_each_group():
+    layer = MinibatchDiscrimination(3, 4, 2, rng=backend.rng(0), dtype=np.float64)
+    grouped = MinibatchDiscrimination(3, 4, 2, group_size=4, dtype=np.float64)
+    grouped.T = layer.T
+    x = np.random.default_rng(0).standard_normal((12, 3))
+    out = grouped(Tensor(x)).numpy()
+    for k in range(3):  # each block of 4 is scored as a batch of its own
+        block = slice(4 * k, 4 * k + 4)
+        np.testing.assert_allclose(out[block], layer(Tensor(x[block])).numpy(), rtol=1e-12)
+    # a group at least as large as the batch is the whole batch
+    whole = MinibatchDiscrimination(3, 4, 2, group_size=64, dtype=np.float64)
+    whole.T = layer.T
+    np.testing.assert_allclose(whole(Tensor(x)).numpy(), layer(Tensor(x)).numpy(), rtol=1e-12)
+    with pytest.raises(ValueError, match="groups of 5"):
+        MinibatchDiscrimination(3, group_size=5)(Tensor(x))
+
+
 def test_minibatch_discrimination_gradients():
     rng = np.random.default_rng(3)
     layer = MinibatchDiscrimination(3, 2, 2, rng=backend.rng(2), dtype=np.float64)

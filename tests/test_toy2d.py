@@ -59,6 +59,10 @@ def test_models_follow_the_method():
     assert Dm.head.in_features == 128 + 4
     trainer, ema = toy2d.make_trainer(Toy2DConfig(method="packing", batch_size=8, hidden=8))
     assert isinstance(trainer.D, remedies.Packed) and ema is not None
+    assert trainer.m == 16                          # PacGAN's convention: 8 packs of 2 per step
+    trainer, _ = toy2d.make_trainer(Toy2DConfig(method="packing", batch_size=8, hidden=8,
+                                                pack_batch=False))
+    assert trainer.m == 8                           # or 4 packs from the usual 8 samples
     trainer, _ = toy2d.make_trainer(Toy2DConfig(method="unrolled", unroll_steps=3, hidden=8))
     assert trainer.unroll_steps == 3
     trainer, _ = toy2d.make_trainer(Toy2DConfig(method="instance_noise", hidden=8,
@@ -72,7 +76,7 @@ def test_config_checks_its_names():
     with pytest.raises(ValueError, match="method must be one of"):
         Toy2DConfig(method="wgan")
     with pytest.raises(ValueError, match="multiple of pack"):
-        Toy2DConfig(method="packing", batch_size=9, pack=2)
+        Toy2DConfig(method="packing", batch_size=9, pack=2, pack_batch=False)
 
 
 @pytest.mark.parametrize("method", METHODS)
@@ -97,13 +101,33 @@ def test_a_seed_repeats_and_another_differs():
     c = toy2d.run(Toy2DConfig(seed=4, **TINY))
     keys = ("modes_captured", "high_quality_fraction", "counts")
     assert all(a.metrics[k] == b.metrics[k] for k in keys)
-    x_a = toy2d.sample(a.config and toy2d.build_models(a.config)[0], 10, 2, 0)
-    x_c = toy2d.sample(toy2d.build_models(c.config)[0], 10, 2, 0)
-    assert not np.array_equal(x_a, x_c)                              # another seed, other weights
+    np.testing.assert_array_equal(a.samples, b.samples)
+    assert not np.array_equal(a.samples, c.samples)                  # another seed, other run
+    assert a.cpu_time > 0 and a.summary()["cpu_time_s"] == a.cpu_time
 
 
 def test_ema_is_what_gets_evaluated():
     result = toy2d.run(Toy2DConfig(ema_decay=0.5, **TINY))
     off = toy2d.run(Toy2DConfig(ema_decay=None, **TINY))
-    assert off.metrics == off.raw_metrics
-    assert result.metrics["counts"] is not None and result.raw_metrics["num_samples"] == 200
+    assert off.metrics == off.raw_metrics and off.generator is not None
+    x = toy2d.sample(result.generator, 200, 2, [result.config.seed, 4])
+    np.testing.assert_array_equal(x, result.samples)                 # scored = the EMA's samples
+    assert toy2d.evaluate(result.generator, result.config) == result.metrics
+
+
+def test_aggregate_gives_mean_and_standard_error_per_method_and_dataset():
+    runs = [dict(method=m, dataset=d, seed=s, num_modes=8, iterations=1, modes_captured=c,
+                 high_quality_fraction=h, reverse_kl=k, wall_time_s=2.0, cpu_time_s=1.0)
+            for m, d, s, c, h, k in [("packing", "ring", 0, 8, 0.9, 0.1),
+                                     ("vanilla", "ring", 0, 6, 0.5, 0.3),
+                                     ("vanilla", "ring", 1, 8, 0.7, 0.1),
+                                     ("vanilla", "grid", 0, 8, 0.7, math.inf)]]
+    rows = toy2d.aggregate(runs)
+    assert [(r["dataset"], r["method"]) for r in rows] == [
+        ("ring", "vanilla"), ("ring", "packing"), ("grid", "vanilla")]
+    v = rows[0]
+    assert v["seeds"] == 2 and v["modes"] == (7.0, 1.0)              # s.e. = sd / sqrt(2) = 1
+    assert v["high_quality"][0] == pytest.approx(60.0)
+    assert v["all_modes"] == 1 and v["dropped_or_scattered"] == 1
+    assert rows[1]["modes"] == (8.0, 0.0)                            # one seed: no error bar
+    assert rows[2]["reverse_kl"][0] == math.inf

@@ -49,16 +49,23 @@ class MinibatchDiscrimination(Module):
 
     o(i) is large when other samples in the batch sit close to sample i in the learned
     projection: a collapsed batch of fakes lights it up. The layer is permutation-equivariant
-    (shuffle the batch and the outputs shuffle the same way). Cost: O(N^2 B C) per batch."""
+    (shuffle the batch and the outputs shuffle the same way). Cost: O(N^2 B C) per batch;
+    group_size=n compares each sample only with the others in its block of n consecutive
+    samples (N/n blocks, O(N n B C)), as a smaller minibatch would."""
 
     def __init__(self, in_features: int, num_kernels: int = 5, kernel_dim: int = 3,
-                 init_std: float = 0.1, rng=None, device=None, dtype=None):
+                 init_std: float = 0.1, group_size: int | None = None, rng=None, device=None,
+                 dtype=None):
         for name, n in (("in_features", in_features), ("num_kernels", num_kernels),
                         ("kernel_dim", kernel_dim)):
             if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
                 raise ValueError(f"MinibatchDiscrimination: {name} must be a positive int, "
                                  f"got {n!r}")
+        if group_size is not None and (isinstance(group_size, bool) or group_size < 1):
+            raise ValueError(f"MinibatchDiscrimination: group_size must be a positive int or "
+                             f"None, got {group_size!r}")
         self.in_features, self.num_kernels, self.kernel_dim = in_features, num_kernels, kernel_dim
+        self.group_size = group_size
         device = backend.default_device() if device is None else backend.check_device(device)
         xp = backend.xp_for(device)
         self.T = Parameter(xp.zeros((in_features, num_kernels * kernel_dim),
@@ -73,17 +80,22 @@ class MinibatchDiscrimination(Module):
         if x.ndim != 2 or x.shape[1] != self.in_features:
             raise ValueError(f"MinibatchDiscrimination({self.in_features}, ...) got input of "
                              f"shape {x.shape}: expected (N, {self.in_features})")
-        n, b, c = x.shape[0], self.num_kernels, self.kernel_dim
-        m = (x @ self.T).reshape(n, b, c)                            # (N, B, C)
-        diff = m.reshape(n, 1, b, c) - m.reshape(1, n, b, c)         # (N, N, B, C)
-        closeness = (-diff.abs().sum(axis=3)).exp()                  # (N, N, B)
+        total, b, c = x.shape[0], self.num_kernels, self.kernel_dim
+        n = total if self.group_size is None or self.group_size >= total else self.group_size
+        if total % n:
+            raise ValueError(f"MinibatchDiscrimination: a batch of {total} cannot be cut into "
+                             f"groups of {n}; use a batch size that is a multiple of {n}")
+        g = total // n
+        m = (x @ self.T).reshape(g, n, 1, b, c)                      # (G, n, 1, B, C)
+        diff = m - m.reshape(g, 1, n, b, c)                          # (G, n, n, B, C)
+        closeness = (-diff.abs().sum(axis=4)).exp()                  # (G, n, n, B)
         # the j = i term is exp(0) = 1 for every sample: drop it so a batch of one says nothing
-        o = closeness.sum(axis=1) - 1.0                              # (N, B)
+        o = closeness.sum(axis=2).reshape(total, b) - 1.0            # (N, B)
         return concatenate([x, o], axis=1)                           # (N, A + B)
 
     def extra_repr(self):
         return (f"in_features={self.in_features}, num_kernels={self.num_kernels}, "
-                f"kernel_dim={self.kernel_dim}")
+                f"kernel_dim={self.kernel_dim}, group_size={self.group_size}")
 
 
 # ---------------------------------------------------------------- feature matching

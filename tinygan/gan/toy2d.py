@@ -57,10 +57,13 @@ class Toy2DConfig:
     snapshot_every: int = 0            # 0: no snapshots
     snapshot_samples: int = 1000
     # --- remedy settings (each read only by its method)
-    pack: int = 2                      # packing: PacGAN2
+    pack: int = 2                      # packing: PacGAN2 ...
+    pack_batch: bool = True            # ... drawing pack x batch_size samples, so D sees
+                                       # batch_size packs per step (PacGAN's convention)
     unroll_steps: int = 5              # unrolled: K
     mbd_kernels: int = 5               # minibatch discrimination: B kernels of dimension C
     mbd_kernel_dim: int = 3
+    mbd_group: int | None = 64         # ... comparing each sample with 63 others (cost O(N 64))
     fm_weight: float = 1.0             # feature matching replaces G's loss
     smooth_target: float = 0.9         # one-sided label smoothing
     hist_weight: float = 1e-3          # historical averaging, on both players
@@ -72,7 +75,7 @@ class Toy2DConfig:
             raise ValueError(f"dataset must be one of {DATASETS}, got {self.dataset!r}")
         if self.method not in METHODS:
             raise ValueError(f"method must be one of {METHODS}, got {self.method!r}")
-        if self.method == "packing" and self.batch_size % self.pack:
+        if self.method == "packing" and not self.pack_batch and self.batch_size % self.pack:
             raise ValueError(f"packing needs batch_size ({self.batch_size}) to be a multiple of "
                              f"pack ({self.pack})")
         self.betas = tuple(self.betas)
@@ -123,8 +126,8 @@ class Scale(nn.Module):
 
 
 class MLPDiscriminator(nn.Module):
-    """x (N, in_dim) -> x * input_scale -> body (N, hidden) [-> minibatch discrimination (N, hidden + B)] -> logit
-    (N, 1). `features(x)` is the body's output (what feature matching matches)."""
+    """x (N, in_dim) -> x * input_scale -> body (N, hidden) [-> minibatch discrimination
+    (N, hidden + B)] -> logit (N, 1). `features(x)` is the body's output (what feature matching matches)."""
 
     def __init__(self, in_dim: int, hidden: int, depth: int, minibatch: tuple | None = None,
                  rng=None, input_scale: float = 1.0):
@@ -165,7 +168,7 @@ def build_models(config: Toy2DConfig, device="cpu"):
     G = nn.Sequential(mlp([config.noise_dim] + [config.hidden] * config.g_depth + [2]),
                       Scale(scale))
     in_dim = 2 * config.pack if config.method == "packing" else 2
-    mb = ((config.mbd_kernels, config.mbd_kernel_dim)
+    mb = ((config.mbd_kernels, config.mbd_kernel_dim, 0.1, config.mbd_group)
           if config.method == "minibatch_discrimination" else None)
     D = MLPDiscriminator(in_dim, config.hidden, config.d_depth, minibatch=mb, rng=rng,
                          input_scale=1.0 / scale)
@@ -212,6 +215,9 @@ def make_trainer(config: Toy2DConfig, device=None):
         D = remedies.InstanceNoise(D_core, config.noise_std * data_scale(config.dataset),
                                    anneal, seed=[config.seed, 3], device=device)
         before.append(lambda trainer: D.set_iteration(trainer.iteration))
+    batch_size = config.batch_size
+    if method == "packing" and config.pack_batch:
+        batch_size *= config.pack
     ema = remedies.EMA(G, config.ema_decay) if config.ema_decay is not None else None
     if ema is not None:
         after.append(ema.update)
@@ -219,7 +225,7 @@ def make_trainer(config: Toy2DConfig, device=None):
         G, D, Adam(G.parameters(), config.lr_g, config.betas),
         Adam(D.parameters(), config.lr_d, config.betas),
         data=lambda m, rng: data.sample(m, rng=rng, device=device),
-        noise=normal_noise(config.noise_dim), batch_size=config.batch_size,
+        noise=normal_noise(config.noise_dim), batch_size=batch_size,
         d_steps=config.d_steps, objective=objective, seed=config.seed, device=device,
         lr_lambda=_lr_lambda(config), d_extra=d_extra, g_extra=g_extra, unroll_steps=unroll,
         before_step=before, after_step=after, log_every=50)
@@ -244,12 +250,13 @@ class Toy2DResult:
     snapshots: list = field(default_factory=list)     # [(iteration, samples (n, 2))]
     history: dict = field(default_factory=dict)
     generator: nn.Module | None = None                # the evaluated generator (EMA or raw)
+    cpu_time: float = math.nan                        # CPU seconds of this process in training
 
     def summary(self) -> dict:
         """A JSON-ready dict (no snapshots)."""
         return {"dataset": self.config.dataset, "method": self.config.method,
                 "seed": self.config.seed, "iterations": self.config.iterations,
-                "wall_time_s": self.wall_time, **self.metrics,
+                "wall_time_s": self.wall_time, "cpu_time_s": self.cpu_time, **self.metrics,
                 "raw": {k: self.raw_metrics[k] for k in
                         ("modes_captured", "high_quality_fraction", "reverse_kl")}}
 
@@ -283,16 +290,16 @@ def run(config: Toy2DConfig | None = None, device=None, progress=None) -> Toy2DR
         if progress is not None:
             progress(t.iteration, t)
 
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     if config.snapshot_every:
         trainer.fit(config.iterations, callback=take, every=config.snapshot_every)
     else:
         trainer.fit(config.iterations)
-    wall = time.perf_counter() - start
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu_start
     G_eval = ema.module if ema is not None else trainer.G
     metrics, x = evaluate(G_eval, config, device, return_samples=True)
     raw = evaluate(trainer.G, config, device) if ema is not None else metrics
-    return Toy2DResult(config, metrics, raw, wall, x, snapshots, trainer.history, G_eval)
+    return Toy2DResult(config, metrics, raw, wall, x, snapshots, trainer.history, G_eval, cpu)
 
 
 # ---------------------------------------------------------------- tables over seeds
@@ -316,8 +323,9 @@ def aggregate(runs) -> list:
         groups.setdefault((r["method"], r["dataset"]), []).append(r)
     rows = []
     order = {m: i for i, m in enumerate(METHODS)}
-    for (method, dataset), rs in sorted(groups.items(),
-                                        key=lambda kv: (kv[0][1], order.get(kv[0][0], 99))):
+    places = {d: i for i, d in enumerate(DATASETS)}
+    for (method, dataset), rs in sorted(groups.items(), key=lambda kv: (
+            places.get(kv[0][1], 99), order.get(kv[0][0], 99))):
         k = rs[0]["num_modes"]
         kl = [r["reverse_kl"] for r in rs]
         row = {"method": method, "dataset": dataset, "seeds": len(rs), "num_modes": k,
@@ -326,6 +334,7 @@ def aggregate(runs) -> list:
                "high_quality": mean_se(100 * r["high_quality_fraction"] for r in rs),
                "reverse_kl": mean_se(kl) if all(math.isfinite(v) for v in kl) else (math.inf, 0),
                "wall_time_s": mean_se(r["wall_time_s"] for r in rs),
+               "cpu_time_s": mean_se(r.get("cpu_time_s", math.nan) for r in rs),
                "all_modes": sum(r["modes_captured"] == k for r in rs),
                "dropped_or_scattered": sum(r["modes_captured"] < k
                                            or r["high_quality_fraction"] < 0.5 for r in rs)}
