@@ -112,6 +112,10 @@ class Experiment:
         """A matplotlib Figure of samples from the trained generator."""
         raise NotImplementedError
 
+    def _no_labels(self, labels) -> None:
+        if labels is not None:
+            raise ValueError(f"{self.name} is not conditional: --labels only applies to cgan")
+
     def frame(self) -> dict | None:
         """One animation frame (a dict of host arrays and numbers) for the current state."""
         return None
@@ -172,6 +176,7 @@ class Toy1D(Experiment):
     def draw_samples(self, n=None, seed=1234, labels=None):
         import matplotlib.pyplot as plt
         from .gan import toy1d
+        self._no_labels(labels)
         snap = self._snapshot()
         fig, ax = plt.subplots(figsize=(6, 3.6))
         toy1d.draw_panel(ax, self.toy, snap, f"iteration {snap.iteration}: "
@@ -291,6 +296,7 @@ class Toy2D(Experiment):
     def draw_samples(self, n=None, seed=1234, labels=None):
         import matplotlib.pyplot as plt
         from .gan import toy2d
+        self._no_labels(labels)
         n = self.toy.eval_samples if n is None else n
         x = toy2d.sample(self.generator(), n, self.toy.noise_dim, seed, self.device)
         fig, ax = plt.subplots(figsize=(4.2, 4.2))
@@ -350,7 +356,8 @@ class MNISTExperiment(Experiment):
         Param("steps", int, 2000, "training iterations (one D step, one G step each)"),
         Param("batch_size", int, 64, "m: digits per step"),
         Param("lr", float, 2e-4, "Adam learning rate of both networks"),
-        Param("eval_samples", int, 2000, "generated digits scored by the LeNet evaluator"),
+        Param("eval_samples", int, 2000, "generated digits scored by the LeNet evaluator "
+              "(0: skip the scoring)"),
         Param("data_dir", str, "", "folder with MNIST's t10k files (default: "
               "$TINYGAN_DATA_DIR or the cache; synthetic digits when absent)"),
     )
@@ -381,6 +388,8 @@ class MNISTExperiment(Experiment):
 
     def metrics(self):
         from .gan import mnist_experiments as mx
+        if self.config["eval_samples"] <= 0:
+            return {"data": self.digits.source, "scored": False}
         evaluator = mx.make_evaluator(self.digits, self.config["data_dir"] or None)
         scores = mx.evaluate(self.exp, evaluator, n=self.config["eval_samples"])
         out = {k: _json_number(v) for k, v in scores.as_dict().items()}
