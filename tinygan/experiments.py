@@ -330,13 +330,13 @@ class Toy2D(Experiment):
 class Ring(Toy2D):
     name = "ring"
     dataset = "ring"
-    summary = "ring of 8 Gaussians, mode collapse (metrics: modes captured, high-quality %)"
+    summary = "ring of 8 Gaussians, mode collapse (metrics: modes, high-quality fraction)"
 
 
 class Grid(Toy2D):
     name = "grid"
     dataset = "grid"
-    summary = "5x5 grid of 25 Gaussians, mode collapse (metrics: modes, high-quality %)"
+    summary = "5x5 grid of 25 Gaussians, mode collapse (metrics: modes, high-quality fraction)"
 
 
 def _json_number(v):
