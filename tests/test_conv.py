@@ -399,3 +399,13 @@ def test_batch_chunks_give_the_same_results(device, monkeypatch, limit):
                                                                  (0, 1)), atol=1e-12)
     assert gradcheck(lambda a, b: F.conv2d(a, b, stride=2, padding=1), _t(x, device),
                      _t(w, device))
+
+
+def test_an_empty_batch_gives_empty_results_and_zero_weight_gradients(device):
+    x = tg.zeros(0, 3, 8, 8, device=device, requires_grad=True)
+    w = tg.randn(4, 3, 3, 3, device=device, requires_grad=True)
+    y = F.conv2d(x, w, stride=2, padding=1)
+    assert y.shape == (0, 4, 4, 4)
+    y.sum().backward()
+    assert x.grad.shape == x.shape and not w.grad.numpy().any()
+    assert F.conv_transpose2d(y, w, stride=2, padding=1, output_padding=1).shape == (0, 3, 8, 8)

@@ -78,6 +78,8 @@ CHUNK_BYTES = {"cpu": 4 * 2**20, "cuda": 256 * 2**20}
 def _batch_chunks(n: int, bytes_per_sample: int, array) -> list:
     """Slices that split n samples into equal chunks of at most CHUNK_BYTES (one sample at
     least)."""
+    if n == 0:
+        return []
     limit = CHUNK_BYTES[backend.device_of(array)]
     count = min(n, max(1, -(-n * bytes_per_sample // limit)))
     size = -(-n // count)
@@ -224,8 +226,9 @@ class ConvTranspose2d(Function):
         for part in _batch_chunks(n, h * wd * wb.shape[0] * wb.shape[2] * y.itemsize, y):
             # the matrix product (N*H*W, Ci) @ (Ci, sw*Co) for every block, a chunk at a time
             blocks = _rows(y[part]) @ wb
-            col2im(blocks.reshape(kh, -1, blocks.shape[1] // (h * wd), h, wd, sw * co), out[part])
-        z = out.reshape(n, -1, out.shape[3] // co, co)[:, ph:ph + oh, pw:pw + ow, :]
+            col2im(blocks.reshape(kh, wb.shape[0] // kh, part.stop - part.start, h, wd, sw * co),
+                   out[part])
+        z = out.reshape(n, out.shape[1] * sh, out.shape[3] // co, co)[:, ph:ph + oh, pw:pw + ow]
         z = _add_bias(z, b)
         return z.transpose(0, 3, 1, 2)  # an NCHW view of channel-last memory
 
