@@ -20,8 +20,8 @@ Threads. One thread count for everything: OMP/OpenBLAS/MKL environment variables
 before NumPy is imported), OpenBLAS's own setter where we can find it (as threadpoolctl does),
 and torch.set_num_threads. What each library actually reports is recorded.
 
-Memory. Each framework's step runs in its own fresh process, after a throwaway instance of the
-same step (so imports, thread pools, BLAS buffers and kernel caches are paid before measuring).
+Memory. Each framework's step runs in its own fresh process, after a tiny forward, backward and
+optimizer step (so imports, thread pools and BLAS buffers are paid before measuring).
 Peak step memory = the most bytes allocated at once while building the models and optimizer and
 running steps: parameters, gradients, optimizer state, activations and temporaries at their worst
 moment, without the interpreter or library code. Each framework counts its own allocations:
@@ -274,9 +274,9 @@ def _torch_allocated_totals(prof):
 
 
 def measure_memory(case: dict, framework: str, steps: int) -> dict:
-    """Peak memory of one framework's step, in this (fresh) process: a throwaway instance runs
-    first so that imports, caches and pools exist; then two fresh builds are measured, by RSS
-    and by allocation tracking (separately, as tracking itself costs memory)."""
+    """Peak memory of one framework's step, in this (fresh) process: after a tiny warm-up, two
+    fresh builds are measured, by RSS and by allocation tracking (separately, as tracking
+    itself costs memory)."""
     _framework_warmup(framework)
     gc.collect()
     result = _rss_peak(case, framework, steps)
