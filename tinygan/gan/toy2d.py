@@ -94,7 +94,8 @@ def distribution(dataset: str) -> toy.GaussianMixture:
 
 
 def data_scale(dataset: str) -> float:
-    """The spread of the means (ring radius 1, grid half-width 4): instance noise is scaled by it."""
+    """The spread of the means (ring radius 1, grid half-width 4): the unit of the normalized
+    models and of the instance noise."""
     return float(np.abs(distribution(dataset).means).max())
 
 
@@ -127,7 +128,8 @@ class Scale(nn.Module):
 
 class MLPDiscriminator(nn.Module):
     """x (N, in_dim) -> x * input_scale -> body (N, hidden) [-> minibatch discrimination
-    (N, hidden + B)] -> logit (N, 1). `features(x)` is the body's output (what feature matching matches)."""
+    (N, hidden + B)] -> logit (N, 1). `features(x)` is the body's output (what feature
+    matching matches)."""
 
     def __init__(self, in_dim: int, hidden: int, depth: int, minibatch: tuple | None = None,
                  rng=None, input_scale: float = 1.0):
@@ -366,3 +368,31 @@ def scatter(ax, samples: np.ndarray, dataset: str, title: str = "", s: float = 2
 def _circle(center, radius):
     from matplotlib.patches import Circle
     return Circle(center, radius, fill=False, color="tab:red", linewidth=0.6)
+
+
+def plot_table(rows):
+    """Bar charts (modes captured, high-quality %) with standard-error bars for the rows of
+    `aggregate`, one column per dataset; vanilla in grey. Returns the matplotlib figure."""
+    import matplotlib.pyplot as plt
+
+    datasets = [d for d in DATASETS if any(r["dataset"] == d for r in rows)]
+    fig, axes = plt.subplots(2, len(datasets), figsize=(5.5 * len(datasets), 6.5),
+                             squeeze=False)
+    for col, name in enumerate(datasets):
+        sub = [r for r in rows if r["dataset"] == name]
+        pos = np.arange(len(sub))
+        colors = ["0.55" if r["method"] == "vanilla" else "tab:blue" for r in sub]
+        for ax, key, label in ((axes[0, col], "modes", "modes captured"),
+                               (axes[1, col], "high_quality", "high-quality samples (%)")):
+            ax.bar(pos, [r[key][0] for r in sub], yerr=[r[key][1] for r in sub], capsize=3,
+                   color=colors)
+            ax.set_ylabel(label)
+            ax.set_title(f"{name}: {label}", fontsize=10)
+        axes[0, col].axhline(sub[0]["num_modes"], color="k", lw=0.8, ls="--")
+        axes[1, col].axhline(90, color="k", lw=0.8, ls=":")
+        for ax in axes[:, col]:
+            ax.set_xticks(pos)
+            ax.set_xticklabels([f"{r['method'].replace('_', chr(10))}\n(n={r['seeds']})"
+                                for r in sub], fontsize=7)
+    fig.tight_layout()
+    return fig
