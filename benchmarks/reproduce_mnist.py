@@ -57,10 +57,19 @@ def run_one(args) -> dict:
 
     digits = X.load_digits(args.data_dir, allow_synthetic=False)
     evaluator = Evaluator.for_mnist(args.data_dir)
-    exp = X.make_experiment(args.model, digits, seed=args.seed)
+    exp = X.make_experiment(args.model, digits, seed=args.seed, batch_size=args.batch or None,
+                            lr=args.lr or None, average=args.average or None)
     budget = args.minutes * 60
     trajectory = []
     load_start = os.getloadavg()
+    try:
+        commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
+                                capture_output=True, text=True).stdout.strip()
+    except OSError:
+        commit = ""
+    # the engine files a run depends on may carry uncommitted work in a shared checkout
+    dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "tinygan"],
+                           capture_output=True, text=True).stdout.split("\n") if commit else []
     while True:
         left = budget - (exp.clock["wall_seconds"] if args.clock == "wall"
                          else exp.clock["cpu_seconds"] / args.threads)
@@ -69,29 +78,41 @@ def run_one(args) -> dict:
         chunk = left if not args.eval_every else min(left, args.eval_every * 60)
         X.train_for(exp, seconds=chunk, clock=args.clock, threads=args.threads)
         if args.eval_every and left > chunk:
-            s = X.evaluate(exp, evaluator, n=2000, seed=4321)
-            trajectory.append({"steps": exp.steps, "wall_seconds": exp.clock["wall_seconds"],
-                               "cpu_seconds": exp.clock["cpu_seconds"],
-                               "classifier_score": s.classifier_score,
+            point = {"steps": exp.steps, "wall_seconds": exp.clock["wall_seconds"],
+                     "cpu_seconds": exp.clock["cpu_seconds"]}
+            for kind in ("trained", "averaged") if args.average else ("trained",):
+                s = X.evaluate(exp, evaluator, n=2000, seed=4321, averaged=kind == "averaged")
+                point[kind] = {"classifier_score": s.classifier_score,
                                "frechet_distance": s.frechet_distance,
-                               "conditional_accuracy": s.conditional_accuracy})
+                               "label_kl": s.label_kl,
+                               "conditional_accuracy": s.conditional_accuracy}
+            trajectory.append(point)
             print(f"[{args.model} seed {args.seed}] {json.dumps(trajectory[-1])}", flush=True)
     scores = X.evaluate(exp, evaluator, n=args.eval_samples, seed=1234)
+    averaged = X.evaluate(exp, evaluator, n=args.eval_samples, seed=1234, averaged=True) \
+        if args.average else None
     h = exp.trainer.history
     result = {"model": args.model, "seed": args.seed, "steps": exp.steps,
               "wall_seconds": round(exp.clock["wall_seconds"], 1),
               "cpu_seconds": round(exp.clock["cpu_seconds"], 1),
               "clock": args.clock, "threads": args.threads, "budget_minutes": args.minutes,
+              "batch_size": exp.trainer.m, "lr": exp.trainer.base_lrs[0],
+              "average_decay": args.average or None,
               "load_average_start": load_start, "load_average_end": os.getloadavg(),
               "final_d_loss": h["d_loss"][-1] if h["d_loss"] else math.nan,
               "final_d_real": h["d_real"][-1] if h["d_real"] else math.nan,
               "final_d_fake": h["d_fake"][-1] if h["d_fake"] else math.nan,
-              "trajectory": trajectory, "data": digits.source}
+              "trajectory": trajectory, "data": digits.source, "commit": commit,
+              "uncommitted": [line[3:] for line in dirty if line.strip()]}
     result.update(scores.as_dict())
+    result["averaged"] = averaged.as_dict() if averaged is not None else None
     runs = Path(args.runs_dir)
     runs.mkdir(parents=True, exist_ok=True)
-    tg.save(runs / f"{args.model}_seed{args.seed}_G.npz", exp.generator,
-            meta={k: v for k, v in result.items() if k != "trajectory"})
+    meta = {k: v for k, v in result.items() if k not in ("trajectory", "averaged")}
+    tg.save(runs / f"{args.model}_seed{args.seed}_G.npz", exp.generator, meta=meta)
+    if exp.average is not None:
+        tg.save(runs / f"{args.model}_seed{args.seed}_G_averaged.npz", exp.average.generator(),
+                meta=meta)
     path = runs / f"{args.model}_seed{args.seed}.json"
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(result, indent=1, default=float))
@@ -129,7 +150,22 @@ def _mean_sd(values):
     return mean, sd
 
 
+def _metrics(run: dict, which: str):
+    """The scores of a run's trained generator, or of its weight average (None if not kept)."""
+    return run if which == "trained" else run.get("averaged")
+
+
+def _score_row(label: str, seed, r: dict, m: dict) -> str:
+    cells = [label, seed, f"{r['steps']:,}" if r else "—", f"{r['wall_seconds']:.0f}" if r else "—",
+             f"{r['cpu_seconds']:.0f}" if r else "—", f"{m['classifier_score']:.3f}",
+             f"{m['frechet_distance']:.2f}", f"{m['label_kl']:.4f}",
+             f"{m['min_class_fraction']:.1%}", str(m["classes_below_5pct"] or "none"),
+             _fmt(m["conditional_accuracy"], ".1%")]
+    return "| " + " | ".join(str(c) for c in cells) + " |"
+
+
 def build_table(runs: list[dict], refs: dict, settings: dict) -> str:
+    hyper = sorted({(NAMES[r["model"]], r.get("batch_size"), r.get("lr")) for r in runs})
     lines = ["# MNIST results: three GANs on a fixed CPU budget", "",
              f"Generated by `benchmarks/reproduce_mnist.py` on {settings['date']} "
              f"({settings['machine']}).", "",
@@ -143,40 +179,46 @@ def build_table(runs: list[dict], refs: dict, settings: dict) -> str:
              f"`{refs['classifier_sha256'][:16]}…`), accuracy "
              f"{refs['classifier_accuracy']:.2%} on the held-out digits.",
              f"- Each run is scored on {settings['eval_samples']:,} samples (the conditional GAN "
-             "asked for each digit equally often). Hyperparameters: Adam 2e-4, betas (0.5, "
-             "0.999), batch 64, non-saturating loss, z ~ N(0, I_100), one D step per G step.",
-             "", "| model | seed | steps | wall s | CPU s | classifier score | Fréchet distance "
-             "| label KL | min class | classes < 5 % | cond. accuracy |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|"]
-    for name, key in (("real held-out digits (ceiling)", "heldout"),
-                      ("real training digits (5,000)", "train_digits")):
-        r = refs[key]
-        lines.append(f"| {name} | — | — | — | — | {r['classifier_score']:.3f} | "
-                     f"{r['frechet_distance']:.2f} | {r['label_kl']:.4f} | "
-                     f"{r['min_class_fraction']:.1%} | {r['classes_below_5pct'] or 'none'} | "
-                     f"{_fmt(r['conditional_accuracy'], '.1%')} |")
-    for r in sorted(runs, key=lambda r: (MODELS.index(r["model"]), r["seed"])):
-        lines.append(f"| {NAMES[r['model']]} | {r['seed']} | {r['steps']:,} | "
-                     f"{r['wall_seconds']:.0f} | {r['cpu_seconds']:.0f} | "
-                     f"{r['classifier_score']:.3f} | {r['frechet_distance']:.2f} | "
-                     f"{r['label_kl']:.4f} | {r['min_class_fraction']:.1%} | "
-                     f"{r['classes_below_5pct'] or 'none'} | "
-                     f"{_fmt(r['conditional_accuracy'], '.1%')} |")
-    lines += ["", "## Against the targets", "",
-              "| model | runs | metric | mean ± sd | target | met by |", "|---|---:|---|---|---|---|"]
+             "asked for each digit equally often). Adam with betas (0.5, 0.999), the "
+             "non-saturating loss, z ~ N(0, I_100), one D step per G step; batch and learning "
+             "rate: " + "; ".join(f"{n} {b}, {lr:g}" for n, b, lr in hyper if b) + ".", ""]
+    header = ["| model | seed | steps | wall s | CPU s | classifier score | Fréchet distance "
+              "| label KL | min class | classes < 5 % | cond. accuracy |",
+              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|"]
+    ordered = sorted(runs, key=lambda r: (MODELS.index(r["model"]), r["seed"]))
+    kinds = [("trained", "The trained generator")]
+    if any(r.get("averaged") for r in runs):
+        kinds.append(("averaged", "Its weight average (exponential moving average of G's "
+                                  "weights, decay 0.999, batch-norm statistics re-estimated)"))
+    for which, title in kinds:
+        lines += [f"## {title}", ""] + header
+        for name, key in (("real held-out digits (ceiling)", "heldout"),
+                          ("real training digits (5,000)", "train_digits")):
+            lines.append(_score_row(name, "—", {}, refs[key]))
+        for r in ordered:
+            m = _metrics(r, which)
+            if m:
+                lines.append(_score_row(NAMES[r["model"]], r["seed"], r, m))
+        lines.append("")
+    lines += ["## Against the targets", "",
+              "| model | generator | runs | metric | mean ± sd | target | met by |",
+              "|---|---|---:|---|---|---|---|"]
     for model in MODELS:
-        mine = [r for r in runs if r["model"] == model]
-        if not mine:
-            continue
-        metric, target = TARGETS[model]
-        mean, sd = _mean_sd([r[metric] for r in mine])
-        spec = ".1%" if metric == "conditional_accuracy" else ".3f"
-        met = sum(r[metric] >= target for r in mine)
-        no_drop = sum(not r["classes_below_5pct"] for r in mine)
-        lines.append(f"| {NAMES[model]} | {len(mine)} | {metric.replace('_', ' ')} | "
-                     f"{_fmt(mean, spec)}" + (f" ± {_fmt(sd, spec)}" if sd is not None else "")
-                     + f" | ≥ {format(target, spec)} | {met}/{len(mine)} runs "
-                     f"(no class < 5 %: {no_drop}/{len(mine)}) |")
+        for which, _ in kinds:
+            mine = [_metrics(r, which) for r in runs if r["model"] == model]
+            mine = [m for m in mine if m]
+            if not mine:
+                continue
+            metric, target = TARGETS[model]
+            mean, sd = _mean_sd([m[metric] for m in mine])
+            spec = ".1%" if metric == "conditional_accuracy" else ".3f"
+            met = sum(m[metric] >= target for m in mine)
+            no_drop = sum(not m["classes_below_5pct"] for m in mine)
+            lines.append(f"| {NAMES[model]} | {which} | {len(mine)} | "
+                         f"{metric.replace('_', ' ')} | {_fmt(mean, spec)}"
+                         + (f" ± {_fmt(sd, spec)}" if sd is not None else "")
+                         + f" | ≥ {format(target, spec)} | {met}/{len(mine)} runs "
+                         f"(no class < 5 %: {no_drop}/{len(mine)}) |")
     return "\n".join(lines) + "\n"
 
 
@@ -211,6 +253,12 @@ def main(argv=None) -> int:
     p.add_argument("--threads", type=int, default=2, help="BLAS threads per run")
     p.add_argument("--jobs", type=int, default=1, help="runs side by side")
     p.add_argument("--eval-samples", type=int, default=5000)
+    p.add_argument("--batch", type=int, default=0, help="0: the model's default "
+                   "(mnist_experiments.HYPERPARAMETERS)")
+    p.add_argument("--lr", type=float, default=0, help="0: the model's default")
+    p.add_argument("--average", type=float, default=0.999,
+                   help="also score an exponential moving average of G's weights with this "
+                        "decay (0: do not)")
     p.add_argument("--eval-every", type=float, default=0,
                    help="minutes between progress evaluations (2,000 samples, off the clock)")
     p.add_argument("--data-dir", default=None)
@@ -230,6 +278,7 @@ def main(argv=None) -> int:
         todo = [(m, s) for m in args.models for s in args.seeds]
         base = [sys.executable, __file__, "--minutes", str(args.minutes), "--clock", args.clock,
                 "--threads", str(args.threads), "--eval-samples", str(args.eval_samples),
+                "--batch", str(args.batch), "--lr", str(args.lr), "--average", str(args.average),
                 "--eval-every", str(args.eval_every), "--runs-dir", args.runs_dir]
         if args.data_dir:
             base += ["--data-dir", args.data_dir]

@@ -186,7 +186,7 @@ if digits.synthetic:
 n_eval = 1000 if FAST else 5000
 scores = X.evaluate(exp, evaluator, n=n_eval)
 ceiling = evaluator.ceiling()
-print(f"classifier score {scores.classifier_score:.3f} (held-out real digits: "
+print(f"classifier score {scores.classifier_score:.3f} (reference digits: "
       f"{ceiling.classifier_score:.3f}); Fréchet distance {scores.frechet_distance:.2f}; "
       f"label KL {scores.label_kl:.4f}; smallest class {scores.min_class_fraction:.1%}")
 

@@ -265,3 +265,54 @@ def test_packed_sampler_keeps_labels_with_their_images(tiny_digits):
     noise = X.packed_noise()(1000, np.random.default_rng(0)).numpy()
     assert noise.shape == (1000, 110) and np.all(noise[:, 100:].sum(axis=1) == 1)
     assert np.bincount(noise[:, 100:].argmax(axis=1), minlength=10).min() > 60
+
+
+# ---------------------------------------------------------------- the weight average
+
+
+def test_weight_average_update_rule(tiny_digits):
+    exp = X.make_experiment("dcgan", tiny_digits, seed=2, batch_size=4, average=0.9)
+    avg0 = [p.numpy().copy() for p in exp.average.copy.parameters()]
+    X.train_for(exp, steps=1)
+    d = min(0.9, 1 / 10)  # the warm-up factor (1 + t) / (10 + t) at t = 0
+    for a0, a, live in zip(avg0, exp.average.copy.parameters(), exp.generator.parameters()):
+        np.testing.assert_allclose(a.numpy(), d * a0 + (1 - d) * live.numpy(), rtol=1e-5,
+                                   atol=1e-7)
+    assert not any(p.requires_grad for p in exp.average.copy.parameters())
+    with pytest.raises(ValueError, match="decay must lie in"):
+        X.WeightAverage(exp.generator, 1.0)
+
+
+def test_weight_average_of_fixed_weights_is_those_weights(tiny_digits):
+    G, _ = M.mlp_gan()
+    avg = X.WeightAverage(G, decay=0.5)
+    for p in avg.copy.parameters():
+        p.data[...] = 0  # start far away; G does not move
+    for _ in range(60):
+        avg.update()
+    for a, live in zip(avg.copy.parameters(), G.parameters()):
+        np.testing.assert_allclose(a.numpy(), live.numpy(), atol=1e-6)
+
+
+def test_averaged_generator_gets_its_own_batch_norm_statistics(tiny_digits):
+    exp = X.make_experiment("mlp", tiny_digits, seed=0, batch_size=8, average=0.99)
+    X.train_for(exp, steps=3)
+    G = exp.average.generator(batches=2, batch_size=64)
+    assert not G.training
+    bn = G.body.net[1] if hasattr(G, "body") else G.net[1]
+    assert isinstance(bn, nn.BatchNorm1d) and bn.momentum == 0.1  # restored after calibration
+    assert int(bn.num_batches_tracked.item()) == 2
+    # the cumulative average over the calibration batches: recompute it by hand
+    rng = np.random.default_rng(0)
+    first = G.net[0]
+    means = []
+    for _ in range(2):
+        z = tg.tensor(rng.standard_normal((64, 100)).astype(np.float32))
+        means.append(first(z).numpy().mean(axis=0))
+    np.testing.assert_allclose(bn.running_mean.numpy(), np.mean(means, axis=0), rtol=1e-4,
+                               atol=1e-5)
+    a = X.sample(exp, 6, seed=1, averaged=True)
+    b = X.sample(exp, 6, seed=1)
+    assert a.shape == b.shape and not np.array_equal(a, b)
+    with pytest.raises(ValueError, match="keeps no weight average"):
+        X.sample(X.make_experiment("mlp", tiny_digits), 2, averaged=True)

@@ -10,11 +10,15 @@ Training uses tinygan.gan.trainer.Trainer unchanged. It hands G one noise tensor
 tensor, so the conditional GAN travels packed: noise [z | one-hot y] (N, 110) and samples
 [flattened image | one-hot y] (N, 794), unpacked by models.PackedGenerator/PackedDiscriminator.
 
-Hyperparameters follow Radford et al. 2015 for all three: Adam(lr 2e-4, betas (0.5, 0.999)),
-batch 64, the non-saturating generator loss, z ~ N(0, I) of 100 dimensions.
+Hyperparameters follow Radford et al. 2015: Adam with betas (0.5, 0.999), batch 64, the
+non-saturating generator loss, z ~ N(0, I) of 100 dimensions, learning rate 2e-4 -- except the
+DCGAN's learning rate, 5e-4 (HYPERPARAMETERS): on a budget of a few thousand iterations it
+learns about twice as fast per CPU second (measured here: classifier score 6.0 after 800
+iterations against 5.0 at 2e-4, and 5.5 only after 1,400) and stayed stable.
 """
 from __future__ import annotations
 
+import copy
 import logging
 import math
 import time
@@ -33,6 +37,10 @@ log = logging.getLogger(__name__)
 
 MODELS = ("mlp", "dcgan", "cgan")
 LR, BETAS, BATCH = 2e-4, (0.5, 0.999), 64
+#: per-model defaults of make_experiment
+HYPERPARAMETERS = {"mlp": {"batch_size": BATCH, "lr": LR},
+                   "dcgan": {"batch_size": BATCH, "lr": 5e-4},
+                   "cgan": {"batch_size": BATCH, "lr": LR}}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -140,6 +148,60 @@ def packed_noise(z_dim: int = models.Z_DIM):
 # Building and training
 # ---------------------------------------------------------------------------------------------
 
+class WeightAverage:
+    """An exponential moving average of a generator's weights, updated after every iteration:
+    w_avg <- d w_avg + (1 - d) w, with d = min(decay, (1 + t) / (10 + t)) so that the first
+    iterations do not keep the random initial weights for long. Sampling from the averaged
+    generator smooths out the oscillation of GAN training (Yazıcı et al. 2019; Karras et al.
+    2018 use it for every result); the trained generator itself is not changed.
+
+    Batch-norm running statistics belong to the weights that produced them, so before sampling
+    the averaged copy gets its own: `generator()` re-estimates them on fresh noise."""
+
+    def __init__(self, generator, decay: float = 0.999):
+        if not 0 < decay < 1:
+            raise ValueError(f"decay must lie in (0, 1), got {decay}")
+        self.source, self.decay, self.updates = generator, decay, 0
+        self.copy = copy.deepcopy(generator)
+        self.copy.requires_grad_(False)
+        self._pairs = list(zip(self.copy.parameters(), generator.parameters()))
+        self._calibrated_at = None
+
+    def update(self) -> None:
+        d = min(self.decay, (1 + self.updates) / (10 + self.updates))
+        for avg, live in self._pairs:  # in place on the raw arrays: no graph, no allocation
+            avg.data *= d
+            avg.data += (1 - d) * live.data
+        self.updates += 1
+
+    def generator(self, batches: int = 8, batch_size: int = 256, seed: int = 0):
+        """The averaged generator in eval mode, its batch-norm statistics re-estimated (as a
+        cumulative average over `batches` batches of fresh noise) when the weights moved."""
+        if self._calibrated_at != self.updates:
+            G = self.copy
+            norms = [m for m in G.modules() if isinstance(m, models.nn.BatchNorm1d)
+                     or isinstance(m, models.nn.BatchNorm2d)]
+            saved = [m.momentum for m in norms]
+            for m in norms:
+                m.reset_running_stats()
+                m.momentum = None
+            rng = np.random.default_rng(seed)
+            device = G.parameters()[0].device
+            G.train()
+            with no_grad():
+                for _ in range(batches if norms else 0):
+                    z = Tensor(backend.to_device(
+                        rng.standard_normal((batch_size, G.z_dim)).astype(np.float32), device))
+                    if isinstance(G, models.ConditionalGenerator):
+                        G(z, rng.integers(0, models.NUM_CLASSES, batch_size))
+                    else:
+                        G(z)
+            for m, momentum in zip(norms, saved):
+                m.momentum = momentum
+            self._calibrated_at = self.updates
+        return self.copy.eval()
+
+
 @dataclass
 class Experiment:
     """One model being trained: `generator` is the user-facing G (G(z) or, for "cgan",
@@ -151,6 +213,7 @@ class Experiment:
     digits: Digits
     seed: int
     device: str = "cpu"
+    average: WeightAverage | None = None
     clock: dict = field(default_factory=lambda: {"steps": 0, "wall_seconds": 0.0,
                                                  "cpu_seconds": 0.0})
 
@@ -175,12 +238,18 @@ def build_models(name: str, seed: int = 0):
     return models.conditional_gan()
 
 
-def make_experiment(name: str, digits: Digits, seed: int = 0, batch_size: int = BATCH,
-                    lr: float = LR, betas=BETAS, device: str | None = None,
-                    log_every: int = 25) -> Experiment:
-    """Models, Adam optimizers and an Algorithm-1 trainer (one D step per G step) for one run."""
+def make_experiment(name: str, digits: Digits, seed: int = 0, batch_size: int | None = None,
+                    lr: float | None = None, betas=BETAS, device: str | None = None,
+                    log_every: int = 25, average: float | None = None) -> Experiment:
+    """Models, Adam optimizers and an Algorithm-1 trainer (one D step per G step) for one run.
+    batch_size and lr default to HYPERPARAMETERS[name]. average: keep an exponential moving
+    average of G's weights with this decay (e.g. 0.999); sample(..., averaged=True) then draws
+    from it."""
     device = backend.default_device() if device is None else backend.check_device(device)
     G, D = build_models(name, seed)
+    defaults = HYPERPARAMETERS[name]
+    batch_size = defaults["batch_size"] if batch_size is None else batch_size
+    lr = defaults["lr"] if lr is None else lr
     G.to(device)
     D.to(device)
     if name == "cgan":
@@ -193,7 +262,8 @@ def make_experiment(name: str, digits: Digits, seed: int = 0, batch_size: int = 
     trainer = Trainer(g_step, d_step, Adam(G.parameters(), lr, betas),
                       Adam(D.parameters(), lr, betas), data, noise, batch_size=batch_size,
                       objective="nonsaturating", seed=seed, device=device, log_every=log_every)
-    return Experiment(name, G, D, trainer, digits, seed, device)
+    return Experiment(name, G, D, trainer, digits, seed, device,
+                      None if average is None else WeightAverage(G, average))
 
 
 def _cpu_time() -> float:
@@ -219,6 +289,8 @@ def train_for(exp: Experiment, seconds: float | None = None, steps: int | None =
             (seconds is None or (wall if clock == "wall" else cpu / threads) < seconds):
         w0, c0 = time.perf_counter(), _cpu_time()
         exp.trainer.step()
+        if exp.average is not None:
+            exp.average.update()
         if exp.device == "cuda" and exp.steps % 25 == 0:
             backend.synchronize("cuda")  # let the clock see the queued GPU work now and then
         wall += time.perf_counter() - w0
@@ -238,13 +310,19 @@ def train_for(exp: Experiment, seconds: float | None = None, steps: int | None =
 # ---------------------------------------------------------------------------------------------
 
 def sample(exp_or_generator, n: int, seed: int = 1234, labels=None, z=None,
-           batch_size: int = 500) -> np.ndarray:
+           batch_size: int = 500, averaged: bool = False) -> np.ndarray:
     """n generated digits, float32 host array (n, 1, 28, 28) in [-1, 1], drawn in eval mode
     (batch norm uses its running statistics, so each digit depends on its own z alone).
     labels: requested digits (n,) for a conditional generator. z: the noise to use (n, 100);
-    by default drawn from N(0, I) with `seed`."""
-    G = exp_or_generator.generator if isinstance(exp_or_generator, Experiment) \
-        else exp_or_generator
+    by default drawn from N(0, I) with `seed`. averaged: draw from the experiment's weight
+    average instead of the trained generator."""
+    if isinstance(exp_or_generator, Experiment):
+        if averaged and exp_or_generator.average is None:
+            raise ValueError("this experiment keeps no weight average: make it with "
+                             "make_experiment(..., average=0.999)")
+        G = exp_or_generator.average.generator() if averaged else exp_or_generator.generator
+    else:
+        G = exp_or_generator
     conditional = isinstance(G, models.ConditionalGenerator)
     if conditional and labels is None:
         raise ValueError("a conditional generator needs labels: which digit to draw for each "
@@ -277,11 +355,12 @@ def balanced_labels(n: int, num_classes: int = 10) -> np.ndarray:
     return (np.arange(n) % num_classes).astype(np.int64)
 
 
-def evaluate(exp: Experiment, evaluator, n: int = 5000, seed: int = 1234):
+def evaluate(exp: Experiment, evaluator, n: int = 5000, seed: int = 1234,
+             averaged: bool = False):
     """evaluator.evaluate on n samples (a conditional model asked for each digit n/10 times,
     its conditional accuracy included). Returns evaluator.Scores."""
     labels = balanced_labels(n) if exp.conditional else None
-    images = sample(exp, n, seed, labels=labels)
+    images = sample(exp, n, seed, labels=labels, averaged=averaged)
     return evaluator.evaluate(images, requested=labels)
 
 
