@@ -271,6 +271,8 @@ assert real.frechet_distance < 1e-6
 # 3. The classifier score ignores style: a generator that draws one perfect example per class
 #    would score near 10. Which of the three metrics would expose it? Test your answer by
 #    scoring ten real digits repeated 100 times each.
-# 4. Score 5,000 *training* digits with the evaluator. Their Fréchet distance to the held-out
+# 4. Keep an average of G's weights (`X.make_experiment("mlp", digits, average=0.999)`, see
+#    lesson 8) and score `X.evaluate(exp, evaluator, averaged=True)` next to the trained G.
+# 5. Score 5,000 *training* digits with the evaluator. Their Fréchet distance to the held-out
 #    digits is a floor for a generator that simply memorised its training set: how far is the
 #    GAN from it?
