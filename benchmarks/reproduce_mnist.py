@@ -156,8 +156,9 @@ def _metrics(run: dict, which: str):
 
 
 def _score_row(label: str, seed, r: dict, m: dict) -> str:
-    cells = [label, seed, f"{r['steps']:,}" if r else "—", f"{r['wall_seconds']:.0f}" if r else "—",
-             f"{r['cpu_seconds']:.0f}" if r else "—", f"{m['classifier_score']:.3f}",
+    cells = [label, seed, f"{r['steps']:,}" if r else "—",
+             f"{r['wall_seconds']:.0f}" if r else "—", f"{r['cpu_seconds']:.0f}" if r else "—",
+             f"{m['classifier_score']:.3f}",
              f"{m['frechet_distance']:.2f}", f"{m['label_kl']:.4f}",
              f"{m['min_class_fraction']:.1%}", str(m["classes_below_5pct"] or "none"),
              _fmt(m["conditional_accuracy"], ".1%")]

@@ -251,7 +251,8 @@ plt.show()
 # interpolation (slerp; White 2016) follows the great circle instead and keeps the length:
 #
 # $$\operatorname{slerp}(z_0, z_1; t) = \frac{\sin((1-t)\theta)}{\sin\theta} z_0
-#   + \frac{\sin(t\theta)}{\sin\theta} z_1, \qquad \cos\theta = \frac{z_0\cdot z_1}{\|z_0\|\|z_1\|}.$$
+#   + \frac{\sin(t\theta)}{\sin\theta} z_1, \qquad
+#   \cos\theta = \frac{z_0\cdot z_1}{\|z_0\|\|z_1\|}.$$
 
 # %%
 def slerp(z0, z1, t):

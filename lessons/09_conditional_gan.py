@@ -73,7 +73,8 @@ print(f"G: {models.count_parameters(G):,} parameters (the MLP generator's first 
 
 z = tg.randn(3, 100)
 print("one_hot([3, 0, 9]) =\n", models.one_hot([3, 0, 9]).numpy().astype(int))
-print("G(z, [3, 0, 9]) ->", G(z, [3, 0, 9]).shape, "  D(x, y) ->", D(G(z, [3, 0, 9]), [3, 0, 9]).shape)
+x = G(z, [3, 0, 9])
+print("G(z, [3, 0, 9]) ->", x.shape, "  D(x, [3, 0, 9]) ->", D(x, [3, 0, 9]).shape)
 
 # %% [markdown]
 # Labels are checked: a label outside 0..9, a wrong count, or a row that is not one-hot is an

@@ -209,8 +209,9 @@ def test_synthetic_digits(tiny_digits):
 
 
 @pytest.mark.parametrize("name", X.MODELS)
-def test_a_few_iterations_move_both_players(name, tiny_digits):
-    exp = X.make_experiment(name, tiny_digits, seed=1, batch_size=8, log_every=2)
+def test_a_few_iterations_move_both_players(name, tiny_digits, device):
+    exp = X.make_experiment(name, tiny_digits, seed=1, batch_size=8, log_every=2, device=device,
+                            average=0.99)
     g0 = [p.numpy().copy() for p in exp.generator.parameters()]
     d0 = [p.numpy().copy() for p in exp.discriminator.parameters()]
     done = X.train_for(exp, steps=2)
@@ -221,8 +222,10 @@ def test_a_few_iterations_move_both_players(name, tiny_digits):
     hist = exp.trainer.history
     assert hist["iteration"] == [2] and np.isfinite(hist["d_loss"][0])
     labels = X.balanced_labels(12) if exp.conditional else None
-    images = X.sample(exp, 12, seed=0, labels=labels)
-    assert images.shape == (12, 1, 28, 28) and np.all(np.abs(images) <= 1)
+    for averaged in (False, True):
+        images = X.sample(exp, 12, seed=0, labels=labels, averaged=averaged)
+        assert images.shape == (12, 1, 28, 28) and np.all(np.abs(images) <= 1)
+    assert exp.generator.parameters()[0].device == device
 
 
 def test_sample_is_repeatable_and_label_checked(tiny_digits):
