@@ -291,8 +291,11 @@ def main(argv=None) -> int:
             while todo and len(running) < args.jobs:
                 model, seed = todo.pop(0)
                 print(f"starting {model} seed {seed}", flush=True)
+                # a session of its own, as if started by hand: on Linux, processes of one
+                # session share one scheduler group, so side-by-side runs would otherwise split
+                # a single process's share of a busy machine
                 running.append(((model, seed), subprocess.Popen(
-                    base + ["--worker", model, str(seed)], env=env)))
+                    base + ["--worker", model, str(seed)], env=env, start_new_session=True)))
             time.sleep(2)
             for item in list(running):
                 if item[1].poll() is not None:
