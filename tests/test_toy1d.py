@@ -48,33 +48,23 @@ def test_branch_leaves_the_original_run_alone():
     assert trainer.iteration == 0 and other.d_opt.steps == 3 and other.g_opt.steps == 2
 
 
-@pytest.fixture(scope="module")
-def fast_run():
-    return toy1d.figure1_panels(FAST, at=200, d_only_steps=50, g_only_steps=5)
-
-
-def test_a_short_seeded_run_reaches_the_targets(fast_run):
-    result, _ = fast_run
+def test_a_short_seeded_run_reaches_the_targets():
+    """One run serves every check below (a fixture would be rebuilt on each xdist worker)."""
+    result, panels = toy1d.figure1_panels(FAST, at=200, d_only_steps=50, g_only_steps=5)
     final = result.final
     assert final.js < 0.05, f"JS {final.js:.4f} nats"
     assert abs(final.d_real - 0.5) < 0.1 and abs(final.d_fake - 0.5) < 0.1, final
     assert result.snapshots[0].measurement.js > 0.3  # it did start far from the data
-
-
-def test_snapshots_and_history_cover_the_run(fast_run):
-    result, panels = fast_run
+    # snapshots, panels and history cover the run
     assert [s.iteration for s in result.snapshots] == list(range(0, 1001, 100))
     assert panels.a.iteration == 200 and panels.d.iteration == 1000
     assert result.history["iteration"][-1] == 1000
     assert len(panels.a.lines) == len(toy1d.line_grid(FAST))
-
-
-def test_figure_draws(fast_run):
+    # the four-panel figure draws (the animation is drawn and saved by the CLI test below)
     plt = pytest.importorskip("matplotlib.pyplot")
-    result, panels = fast_run
     fig = toy1d.draw_figure1(result, panels)
     assert len(fig.axes) == 6  # four panels, the JS curve and the value of the game
-    plt.close(fig)  # the animation is drawn and saved by the CLI test below
+    plt.close(fig)
 
 
 def test_cli_demo_writes_figure_and_gif(tmp_path, capsys):

@@ -62,8 +62,8 @@ def _demo(args) -> int:
         fig = toy1d.draw_figure1(result, panels)
         figure = viz.save_figure(fig, "03_toy1d_figure1.png")
         plt.close(fig)
-        anim = toy1d.animate(result)
-        gif = viz.save_animation(anim, "03_toy1d_training.gif", fps=10, dpi=70)
+        anim = toy1d.animate(result, every=2)
+        gif = viz.save_animation(anim, "03_toy1d_training.gif", fps=8, dpi=70)
         plt.close("all")
     final = result.final
     print(f"Figure 1 (four panels, JS and C(G) curves): {figure}")

@@ -327,7 +327,7 @@ class Figure1Panels:
 
 
 def figure1_panels(config: Toy1DConfig | None = None, device=None, at: int | None = None,
-                   d_only_steps: int = 300, g_only_steps: int = 30, progress=None):
+                   d_only_steps: int = 1000, g_only_steps: int = 3, progress=None):
     """Run training and collect the four panels. `at` is the iteration of panel (a) (by default
     the first snapshot a tenth of the way in). Returns (result, panels)."""
     config = Toy1DConfig() if config is None else config
@@ -349,13 +349,21 @@ def figure1_panels(config: Toy1DConfig | None = None, device=None, at: int | Non
     return result, Figure1Panels(captured["a"], captured["b"], captured["c"], result.snapshots[-1])
 
 
+Z_LEVEL = -0.55  # height of the z line below the x axis in the Figure-1 panels
+
+
+def _segments(config: Toy1DConfig, xs, z_level: float, x_level: float):
+    """The mapping lines: from (z, z_level) to (G(z), x_level) for the line_grid z values."""
+    return [[(z, z_level), (x, x_level)] for z, x in zip(line_grid(config), xs)]
+
+
 def draw_panel(ax, config: Toy1DConfig, snap: Snapshot, title: str = "", show_star=True):
     """One panel in the style of Figure 1: p_data black dotted, p_g green, D blue dashed, D*
     light blue; below, lines from evenly spaced z (bottom line) to x = G(z) (the x axis)."""
     edges = bin_edges(config)[1:-1]
     centres = 0.5 * (edges[1:] + edges[:-1])
     xs = plot_grid(config)
-    z_level, x_level = -0.55, 0.0
+    z_level, x_level = Z_LEVEL, 0.0
     artists = {}
     artists["data"], = ax.plot(xs, data_distribution(config).density(xs), "k:", lw=2,
                                label=r"$p_{data}$")
@@ -366,9 +374,10 @@ def draw_panel(ax, config: Toy1DConfig, snap: Snapshot, title: str = "", show_st
                                      color="#6baed6", lw=1.0, alpha=0.9, label="$D^*(x)$")
     ax.axhline(x_level, color="k", lw=0.8)
     ax.plot([config.noise_low, config.noise_high], [z_level, z_level], "k-", lw=0.8)
-    zs = line_grid(config)
-    artists["lines"] = [ax.plot([z, x], [z_level, x_level], color="0.45", lw=0.7)[0]
-                        for z, x in zip(zs, snap.lines)]
+    from matplotlib.collections import LineCollection
+
+    artists["lines"] = ax.add_collection(LineCollection(
+        _segments(config, snap.lines, z_level, x_level), colors="0.45", linewidths=0.7))
     ax.text(config.x_range[0] + 0.05, x_level + 0.03, "x", fontsize=9)
     ax.text(config.noise_low - 0.35, z_level - 0.02, "z", fontsize=9)
     ax.set_xlim(*config.x_range)
@@ -386,10 +395,10 @@ def draw_figure1(result: Toy1DResult, panels: Figure1Panels):
     config = result.config
     fig = plt.figure(figsize=(14, 6.4))
     grid = fig.add_gridspec(2, 4, height_ratios=[1.25, 1], hspace=0.38, wspace=0.22)
-    titles = [f"(a) iteration {panels.a.iteration}: D partly accurate",
-              f"(b) D trained alone: D ~ D*",
-              f"(c) after G steps: G(z) flows to the data",
-              f"(d) iteration {panels.d.iteration}: p_g ~ p_data, D ~ 1/2"]
+    titles = [f"(a) iteration {panels.a.iteration}\nD partly accurate",
+              "(b) the same G, D trained alone\nD close to D*",
+              "(c) then G trained alone\nG(z) flows to where D says 'real'",
+              f"(d) iteration {panels.d.iteration}\np_g close to p_data, D close to 1/2"]
     for i, (snap, title) in enumerate(zip((panels.a, panels.b, panels.c, panels.d), titles)):
         ax = fig.add_subplot(grid[0, i])
         draw_panel(ax, config, snap, title)
@@ -410,20 +419,24 @@ def draw_figure1(result: Toy1DResult, panels: Figure1Panels):
     ax.plot(it, [m.c_of_g for m in ms], "g-", label=r"$C(G) = -\log 4 + 2\,$JS")
     ax.plot(it, [m.value for m in ms], "b--", lw=1, label="$V(G, D)$ with the trained D")
     ax.axhline(-LOG4, color="k", ls=":", lw=1, label=r"$-\log 4$")
-    ax.set_ylim(-LOG4 - 0.15, min(0.2, max(m.c_of_g for m in ms) + 0.05))
+    ax.set_ylim(min(-LOG4 - 0.15, min(m.value for m in ms) - 0.05),
+                min(0.2, max(m.c_of_g for m in ms) + 0.05))
     ax.set_xlabel("iteration")
     ax.set_title("value of the game", fontsize=10)
     ax.legend(fontsize=8, frameon=False)
     return fig
 
 
-def animate(result: Toy1DResult):
-    """A matplotlib animation of the whole run, one frame per snapshot: the Figure-1 panel on
-    the left, the JS divergence so far on the right."""
+def animate(result: Toy1DResult, every: int = 1):
+    """A matplotlib animation of the whole run, one frame per `every` snapshots (and the last):
+    the Figure-1 panel on the left, the JS divergence so far on the right."""
     import matplotlib.pyplot as plt
     from matplotlib.animation import FuncAnimation
+    from matplotlib.ticker import FormatStrFormatter, NullFormatter
 
     config, snaps = result.config, result.snapshots
+    frames = list(range(0, len(snaps), every))
+    frames += [len(snaps) - 1] if frames[-1] != len(snaps) - 1 else []
     fig, (ax, ax_js) = plt.subplots(1, 2, figsize=(9, 3.6), gridspec_kw={"width_ratios": [3, 2]})
     artists = draw_panel(ax, config, snaps[0])
     ax.legend(loc="upper left", fontsize=7, frameon=False)
@@ -433,6 +446,9 @@ def animate(result: Toy1DResult):
     ax_js.set_xlim(0, it[-1])
     ax_js.set_ylim(min(js) / 2, 1.0)
     ax_js.set_yscale("log")
+    # plain tick labels: mathtext ones (10^-1) cost a lot when every frame is drawn
+    ax_js.yaxis.set_major_formatter(FormatStrFormatter("%g"))
+    ax_js.yaxis.set_minor_formatter(NullFormatter())
     ax_js.axhline(0.05, color="0.5", ls=":", lw=1)
     ax_js.set_xlabel("iteration")
     ax_js.set_title(r"JS$(p_{data}\|p_g)$, nats", fontsize=10)
@@ -444,11 +460,10 @@ def animate(result: Toy1DResult):
         artists["p_g"].set_ydata(s.p_g)
         artists["d"].set_ydata(s.d_curve)
         artists["d_star"].set_ydata(optimal_discriminator(config, s.p_g, 0.02))
-        for line, x in zip(artists["lines"], s.lines):
-            line.set_xdata([line.get_xdata()[0], x])
+        artists["lines"].set_segments(_segments(config, s.lines, Z_LEVEL, 0.0))
         title.set_text(f"iteration {s.iteration}: mean D(x) = {s.measurement.d_real:.2f}, "
                        f"mean D(G(z)) = {s.measurement.d_fake:.2f}")
         curve.set_data(it[:i + 1], js[:i + 1])
         return []
 
-    return FuncAnimation(fig, update, frames=len(snaps), blit=False)
+    return FuncAnimation(fig, update, frames=frames, blit=False)

@@ -61,7 +61,12 @@ class Trainer:
     ("nonsaturating", "saturating", ...) or a (d_loss, g_loss) pair of functions of logits.
     Room for later work: d_extra(trainer, real, fake, real_logits, fake_logits) and
     g_extra(trainer, fake, fake_logits) return extra loss terms (penalties, regularizers);
+    a custom objective pair changes the losses themselves (e.g. one-sided label smoothing);
     lr_lambda(iteration) scales both learning rates (as torch's LambdaLR).
+
+    history holds, every log_every iterations, the means over that window of d_loss, g_loss,
+    d_real = mean D(x) and d_fake = mean D(G(z)) (on D's minibatches), and g_grad_norm (the
+    norm of G's whole gradient).
     """
 
     def __init__(self, generator, discriminator, g_optimizer, d_optimizer, data, noise, *,
