@@ -95,6 +95,9 @@ def parse_args(argv=None):
     parser.add_argument("--resume", action="store_true",
                         help="keep runs already in the JSON for this protocol and skip them")
     parser.add_argument("--note", help="a sentence stored with this protocol's table")
+    parser.add_argument("--merge", nargs="+", metavar="JSON", default=[],
+                        help="add the runs of other result files (e.g. seeds run elsewhere with "
+                             "--out) to this one, then rewrite the table; runs nothing")
     parser.add_argument("--out", default=str(RESULTS / "mode_collapse"),
                         help="path prefix of the .json and .md (default "
                              "benchmarks/results/mode_collapse)")
@@ -230,8 +233,30 @@ def save(section: dict, protocol: str, prefix: Path) -> dict:
     return data
 
 
+def merge(paths, prefix: Path) -> None:
+    """Fold the runs of other result files into prefix.json, protocol by protocol (a run already
+    there for the same method, dataset and seed is kept)."""
+    for path in paths:
+        other = load(Path(path))
+        for protocol, theirs in other["protocols"].items():
+            mine = load(prefix.with_suffix(".json"))["protocols"].get(protocol)
+            if mine is None:
+                mine = {**theirs, "runs": []}
+            elif mine.get("overrides") != theirs.get("overrides"):
+                raise SystemExit(f"{path}: protocol {protocol!r} was run with settings "
+                                 f"{theirs.get('overrides')}, not {mine.get('overrides')}")
+            keys = {(r["method"], r["dataset"], r["seed"]) for r in mine["runs"]}
+            added = [r for r in theirs["runs"] if (r["method"], r["dataset"], r["seed"]) not in keys]
+            mine["runs"] = mine["runs"] + added
+            save(mine, protocol, prefix)
+            print(f"{path}: {len(added)} runs of protocol {protocol!r} added")
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
+    if args.merge:
+        merge(args.merge, Path(args.out))
+        return 0
     if args.seeds < 1 or args.jobs < 1:
         raise SystemExit("--seeds and --jobs must be at least 1")
     cli = cli_overrides(args)

@@ -243,6 +243,8 @@ def test_unrolled_gradient_differs_from_the_plain_one():
     gap = max(np.abs(a - b).max() for a, b in zip(unrolled, first_order))
     scale = max(np.abs(a).max() for a in unrolled)
     assert gap > 1e-3 * scale  # the term through D's simulated updates is really there
+    plain = Fixed(k=0).grads()  # the ordinary generator gradient, against D as it is now
+    assert max(np.abs(a - b).max() for a, b in zip(unrolled, plain)) > 1e-3 * scale
     # and it is the gradient of the unrolled objective, not of the plain loss at theta_K
     gradcheck(lambda *ps: problem.loss(*ps), *problem.params(), atol=1e-7, rtol=1e-5)
 

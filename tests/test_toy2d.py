@@ -131,3 +131,47 @@ def test_aggregate_gives_mean_and_standard_error_per_method_and_dataset():
     assert v["all_modes"] == 1 and v["dropped_or_scattered"] == 1
     assert rows[1]["modes"] == (8.0, 0.0)                            # one seed: no error bar
     assert rows[2]["reverse_kl"][0] == math.inf
+
+
+def _benchmark():
+    """benchmarks/reproduce_mode_collapse.py as a module (its BLAS-thread settings undone)."""
+    import importlib.util
+    import os
+    from pathlib import Path
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "reproduce_mode_collapse.py"
+    spec = importlib.util.spec_from_file_location("reproduce_mode_collapse", path)
+    module = importlib.util.module_from_spec(spec)
+    saved = dict(os.environ)
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    return module
+
+
+def test_reproduction_script_writes_resumes_and_merges(tmp_path, capsys):
+    import json
+    bench = _benchmark()
+    out = tmp_path / "mc"
+    args = ["--steps", "2", "--seeds", "2", "--methods", "vanilla", "packing", "--datasets",
+            "ring", "--set", "hidden=8", "eval_samples=100", "--out", str(out)]
+    assert bench.main(args) == 0
+    data = json.loads(out.with_suffix(".json").read_text())
+    runs = data["protocols"]["fast"]["runs"]
+    assert sorted((r["method"], r["seed"]) for r in runs) == [
+        ("packing", 0), ("packing", 1), ("vanilla", 0), ("vanilla", 1)]
+    assert all(r["iterations"] == 2 and r["num_samples"] == 100 for r in runs)
+    table = out.with_suffix(".md").read_text()
+    assert "| ring | vanilla | 2 |" in table and "PacGAN Table 1" in table
+    # --resume with the same settings runs nothing new
+    assert bench.main(args + ["--resume"]) == 0
+    assert "0 runs (4 already done)" in capsys.readouterr().out
+    # runs made elsewhere (another --out) are folded in by --merge
+    other = tmp_path / "other"
+    assert bench.main(args[:3] + ["1", "--first-seed", "5"] + args[4:-1] + [str(other)]) == 0
+    assert bench.main(["--merge", str(other.with_suffix(".json")), "--out", str(out)]) == 0
+    merged = json.loads(out.with_suffix(".json").read_text())["protocols"]["fast"]["runs"]
+    assert sorted({r["seed"] for r in merged}) == [0, 1, 5] and len(merged) == 6
+    with pytest.raises(SystemExit, match="KEY=VALUE"):
+        bench.main(["--set", "nonsense=1", "--out", str(out)])

@@ -33,7 +33,8 @@ from ..tensor import Tensor, grad, no_grad
 from . import losses
 from .trainer import Trainer, frozen
 
-__all__ = ["MinibatchDiscrimination", "feature_matching_loss", "FeatureMatching", "pack",
+__all__ = ["MinibatchDiscrimination", "feature_matching_loss", "FeatureMatching",
+           "zero_generator_loss", "pack",
            "Packed", "parameter_slots", "functional_call", "unrolled_generator_loss",
            "one_sided_label_smoothing", "HistoricalAverage", "InstanceNoise", "EMA",
            "RemedyTrainer"]
@@ -484,20 +485,3 @@ class RemedyTrainer(Trainer):
             squared = sum((p.grad * p.grad).sum() for p in self.g_opt.params if p.grad is not None)
             self._add("g_grad_norm", squared.sqrt(), 1)
         return loss
-
-
-def describe_cost(name: str) -> str:
-    """One line on what a remedy costs per iteration (for tables and the lesson)."""
-    return _COSTS.get(name, "")
-
-
-_COSTS = {
-    "vanilla": "baseline",
-    "minibatch_discrimination": "an O(N^2 B C) layer in D",
-    "feature_matching": "one more D feature pass on real data per G step",
-    "packing": "D input m*d; m x more samples per step",
-    "unrolled": "K simulated D steps per G step, differentiated (about 2K+1 x a G step)",
-    "label_smoothing": "free",
-    "historical_averaging": "one running mean and an L2 term per player",
-    "instance_noise": "one Gaussian draw per D input",
-}
