@@ -129,15 +129,20 @@ def test_the_floor_is_exactly_the_steps_matrix_products(monkeypatch):
 
 def test_torch_step_computes_the_same_step():
     torch = pytest.importorskip("torch")
+    # In float64: Adam moves a weight by ~lr whatever its gradient's size, so in float32 a
+    # near-zero gradient whose rounding differs (BLAS summation order) can differ by ~lr/100.
     G, D = mlp.tinygan_models()
-    tG, tD = mlp.torch_models()
+    tG, tD = (m.double() for m in mlp.torch_models())
     for mine, theirs in ((G, tG), (D, tD)):
+        for _, t in mine.named_parameters() + mine.named_buffers():
+            if t.dtype == np.float32:
+                t.data = t.data.astype(np.float64)
         theirs.load_state_dict({k: torch.from_numpy(v) for k, v in mine.state_dict().items()})
     opts = [Adam(m.parameters(), lr=mlp.LR, betas=mlp.BETAS) for m in (G, D)]
     topts = [torch.optim.Adam(m.parameters(), lr=mlp.LR, betas=mlp.BETAS) for m in (tG, tD)]
-    real = mlp._real_batch(16)
+    real = mlp._real_batch(16).astype(np.float64)
     for seed in range(2):  # two steps: the second starts from Adam's updated weights
-        z = np.random.default_rng(seed).standard_normal((16, mlp.NZ)).astype(np.float32)
+        z = np.random.default_rng(seed).standard_normal((16, mlp.NZ))
         losses = mlp.tinygan_gan_step(G, D, *opts, tg.tensor(real), tg.tensor(z))
         tlosses = mlp.torch_gan_step(tG, tD, *topts, torch.from_numpy(real), torch.from_numpy(z))
         for a, b in zip(losses, tlosses):
