@@ -417,7 +417,7 @@ def main(argv=None) -> None:
     folder = download(args.split, data_dir=args.dir)
     for split in args.split:
         images, _ = load(split, data_dir=folder)
-        print(f"{split}: {len(images)} digits verified in {folder}")
+        log.info("%s: %d digits verified in %s", split, len(images), folder)
 
 
 if __name__ == "__main__":
