@@ -60,7 +60,9 @@ class Toy2DConfig:
     pack: int = 2                      # packing: PacGAN2 ...
     pack_batch: bool = True            # ... drawing pack x batch_size samples, so D sees
                                        # batch_size packs per step (PacGAN's convention)
-    unroll_steps: int = 5              # unrolled: K
+    unroll_steps: int = 5              # unrolled: K simulated D steps ...
+    unroll_update: str = "adam"        # ... continuing D's Adam ("adam") or plain SGD ("sgd")
+    unroll_lr: float | None = None     # ... of this size (None: D's current learning rate)
     mbd_kernels: int = 5               # minibatch discrimination: B kernels of dimension C
     mbd_kernel_dim: int = 3
     mbd_group: int | None = 64         # ... comparing each sample with 63 others (cost O(N 64))
@@ -230,6 +232,7 @@ def make_trainer(config: Toy2DConfig, device=None):
         noise=normal_noise(config.noise_dim), batch_size=batch_size,
         d_steps=config.d_steps, objective=objective, seed=config.seed, device=device,
         lr_lambda=_lr_lambda(config), d_extra=d_extra, g_extra=g_extra, unroll_steps=unroll,
+        unroll_update=config.unroll_update, unroll_lr=config.unroll_lr,
         before_step=before, after_step=after, log_every=50)
     return trainer, ema
 
