@@ -1,0 +1,56 @@
+"""Training-mode batch norm as one Function.
+
+Composed from Tensor ops (mean, x - mean, square, mean, sqrt, divide, scale, shift), batch norm
+keeps about four full-size arrays per layer alive for backward. This Function keeps none beyond
+its input: forward remembers only the per-channel mean and inv = 1/sqrt(var + eps), and backward
+recomputes x̂ = (x - mean)·inv. Backward is written in Tensor ops; when the gradient's own graph
+is wanted (create_graph=True) it rebuilds mean and inv from x with the composition, so
+gradients of gradients are exact (gradgradcheck in tests/test_nn.py)."""
+from __future__ import annotations
+
+from . import backend
+from .tensor import Function, Tensor, is_grad_enabled
+
+
+class BatchNormTrain(Function):
+    """y = x̂·w + b with x̂ = (x - mean)/sqrt(var + eps), statistics per channel (axis 1) over
+    `axes` (biased variance); with g = gy·w:
+    dx = inv·(g - mean(g) - x̂·mean(g·x̂)), dw = Σ gy·x̂, db = Σ gy."""
+
+    def __init__(self, axes: tuple, eps: float):
+        self.axes, self.eps = axes, eps
+
+    def forward(self, x, w, b):
+        xp = backend.get_array_module(x)
+        mean = x.mean(axis=self.axes, keepdims=True)
+        y = x - mean
+        var = xp.square(y).mean(axis=self.axes, keepdims=True)
+        inv = 1 / xp.sqrt(var + self.eps)
+        self.mean, self.var, self.inv = mean, var, inv  # per channel: (1, C, 1, ...)
+        y *= inv  # y is a fresh array, so x̂, then x̂·w + b, are built in place
+        y *= w.reshape(mean.shape)
+        y += b.reshape(mean.shape)
+        return y
+
+    def backward(self, gy):
+        x, w, b = self.inputs
+        shape, axes = self.mean.shape, self.axes
+        if is_grad_enabled():  # create_graph: x̂ and inv as functions of x, to differentiate again
+            d = x - x.mean(axes, keepdims=True)
+            inv = 1 / ((d * d).mean(axes, keepdims=True) + self.eps).sqrt()
+            xhat = d * inv
+        else:
+            inv, xhat = Tensor(self.inv), Tensor((x.data - self.mean) * self.inv)
+        w4 = w.reshape(shape)
+        gy_xhat = (gy * xhat).sum(axes, keepdims=True)  # Σ gy·x̂, per channel
+        gx = gw = gb = None
+        if self.needs[0]:
+            n = x.data.size // shape[1]
+            g = gy * w4
+            # mean(g·x̂) = w·Σ(gy·x̂)/n: one pass over the data fewer
+            gx = inv * (g - g.mean(axes, keepdims=True) - xhat * (w4 * gy_xhat / n))
+        if self.needs[1]:
+            gw = gy_xhat.reshape(w.shape)
+        if self.needs[2]:
+            gb = gy.sum(axes).reshape(b.shape)
+        return gx, gw, gb
