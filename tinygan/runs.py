@@ -172,21 +172,21 @@ def _rng_state(rng):
 def trainer_state(trainer):
     """(meta, arrays) of the trainer's own state: step counter, random stream, history and the
     statistics accumulated since the last log point."""
+    sums = trainer.partial_sums()
     meta = {"iteration": trainer.iteration, "rng": _rng_state(trainer.rng),
-            "sum_keys": sorted(trainer._sums)}
+            "sum_keys": sorted(sums)}
     arrays = {"history": {k: np.asarray(v, dtype=np.float64 if k != "iteration" else np.int64)
                           for k, v in trainer.history.items()},
-              "sums": {k: backend.to_numpy(v).copy() for k, v in trainer._sums.items()}}
+              "sums": sums}
     return meta, arrays
 
 
-def load_trainer_state(trainer, meta, arrays, device):
+def load_trainer_state(trainer, meta, arrays):
     trainer.iteration = int(meta["iteration"])
     trainer.rng.bit_generator.state = meta["rng"]
     trainer.history = {k: [int(v) if k == "iteration" else float(v) for v in arrays["history"][k]]
                        for k in trainer.history}
-    trainer._sums = {k: backend.to_device(np.array(arrays["sums"][k]), device)
-                     for k in meta["sum_keys"]}
+    trainer.load_partial_sums({k: arrays["sums"][k] for k in meta["sum_keys"]})
 
 
 def save_checkpoint(path, exp: experiments.Experiment, config: dict, frames: list) -> None:
@@ -213,7 +213,7 @@ def load_checkpoint(path, device: str | None = None):
     exp = experiments.create(meta["experiment"], config["hyperparameters"], device)
     for name, obj in exp.stateful().items():
         obj.load_state_dict(ckpt["state"][name])
-    load_trainer_state(exp.trainer, meta["trainer"], ckpt["trainer"], device)
+    load_trainer_state(exp.trainer, meta["trainer"], ckpt["trainer"])
     exp.load_extra_state(meta["extra"])
     exp.load_extra_arrays(ckpt.get("extra", {}))
     return exp, config, list(ckpt.get("frames", []))

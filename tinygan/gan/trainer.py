@@ -83,7 +83,7 @@ class Trainer:
         self.d_loss_fn, self.g_loss_fn = (losses.objective(objective)
                                           if isinstance(objective, str) else objective)
         device = backend.default_device() if device is None else device
-        self.rng = backend.rng(seed, device)
+        self.device, self.rng = device, backend.rng(seed, device)
         self.lr_lambda, self.d_extra, self.g_extra = lr_lambda, d_extra, g_extra
         self.base_lrs = (g_optimizer.lr, d_optimizer.lr)
         self.log_every = log_every
@@ -154,6 +154,15 @@ class Trainer:
         value = value.data if isinstance(value, Tensor) else value
         total = self._sums.get(key)
         self._sums[key] = value / per_iteration if total is None else total + value / per_iteration
+
+    def partial_sums(self) -> dict:
+        """The statistics summed since the last log point, as host arrays: with iteration, rng
+        and history, what a checkpoint taken between log points needs to resume exactly."""
+        return {k: backend.to_numpy(v).copy() for k, v in self._sums.items()}
+
+    def load_partial_sums(self, sums: dict) -> None:
+        """Restore what partial_sums() returned, on this trainer's device."""
+        self._sums = {k: backend.to_device(np.asarray(v), self.device) for k, v in sums.items()}
 
     def _flush(self) -> None:
         count = self.log_every
