@@ -248,3 +248,13 @@ def test_stable_at_plus_minus_1000(name, fn, ref, dref, dtype, device):
         if hx is not None:
             assert hx.dtype == dtype
             assert np.all(np.isfinite(hx.numpy())), f"d2 {name}({values}) = {hx.numpy()}"
+
+
+def test_pow_derivative_in_the_exponent_is_zero_at_a_zero_base():
+    # d(a^b)/db = a^b log a is 0 * -inf at a = 0; as PyTorch, take the limit 0, never NaN
+    a = tg.tensor(np.array([0.0, 0.0, 2.0]), requires_grad=True)
+    b = tg.tensor(np.array([2.0, 3.0, 3.0]), requires_grad=True)
+    ga, gb = tg.grad((a ** b).sum(), [a, b], create_graph=True)
+    np.testing.assert_allclose(gb.numpy(), [0.0, 0.0, 8 * np.log(2.0)])
+    gbb, = tg.grad(gb.sum(), [b])
+    assert np.isfinite(gbb.numpy()).all()

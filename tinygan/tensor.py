@@ -441,13 +441,15 @@ class Div(Function):
 
 
 class Pow(Function):
-    """f(a,b) = a^b; df/da = b*a^(b-1), df/db = a^b*log(a)"""
+    """f(a,b) = a^b; df/da = b*a^(b-1), df/db = a^b*log(a), taken as 0 at a = 0 (as PyTorch)"""
     def forward(self, a, b): return a ** b
 
     def backward(self, gy):
         a, b = self.inputs
         ga = sum_to(gy * b * a ** (b - 1), a.shape) if self.needs[0] else None
-        gb = sum_to(gy * a ** b * a.log(), b.shape) if self.needs[1] else None
+        gb = None
+        if self.needs[1]:  # log(a + [a = 0]) is log(a), except 0 where 0^b * log(0) would be NaN
+            gb = sum_to(gy * a ** b * (a + Tensor((a.data == 0).astype(a.dtype))).log(), b.shape)
         return ga, gb
 
 
