@@ -55,6 +55,20 @@ def test_parameter_counts():
     assert M.count_parameters(D) == linear(794, 500) + linear(500, 500) + linear(500, 1)
 
 
+def test_mlp_discriminator_dropout_acts_in_training_only():
+    _, D = M.mlp_gan()  # dropout 0.3 after each hidden layer by default
+    assert [m.p for m in D.modules() if isinstance(m, nn.Dropout)] == [0.3, 0.3]
+    x = tg.randn(8, 1, 28, 28)
+    D.eval()  # the identity in eval mode: the same logits twice
+    np.testing.assert_array_equal(D(x).numpy(), D(x).numpy())
+    D.train()  # fresh masks each call
+    assert not np.array_equal(D(x).numpy(), D(x).numpy())
+    plain = M.MLPDiscriminator(dropout=0.0)
+    assert not any(isinstance(m, nn.Dropout) for m in plain.modules())
+    assert list(plain.state_dict()) == ["net.0.weight", "net.0.bias", "net.2.weight",
+                                        "net.2.bias", "net.4.weight", "net.4.bias"]
+
+
 def test_mlp_generator_without_batch_norm():
     G = M.MLPGenerator(batch_norm=False)
     assert not any(isinstance(m, nn.BatchNorm1d) for m in G.modules())

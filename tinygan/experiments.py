@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import backend
+from . import backend, creation
 
 log = logging.getLogger(__name__)
 
@@ -448,4 +448,9 @@ def get(name: str) -> type:
 
 
 def create(name: str, config: dict | None = None, device: str = "cpu") -> Experiment:
-    return get(name)(config or {}, device)
+    config = config or {}
+    # every random number of a run comes from its seed: the shared generators too (Dropout
+    # draws from them), so that a resumed run can restore them exactly
+    seed = config.get("seed")
+    creation.manual_seed(COMMON[0].default if seed is None else int(seed))
+    return get(name)(config, device)

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import backend, experiments
+from . import backend, creation, experiments
 from . import io as tgio
 
 log = logging.getLogger(__name__)
@@ -173,7 +173,9 @@ def trainer_state(trainer):
     """(meta, arrays) of the trainer's own state: step counter, random stream, history and the
     statistics accumulated since the last log point."""
     sums = trainer.partial_sums()
+    # the device's shared generator too: layers such as Dropout draw from it
     meta = {"iteration": trainer.iteration, "rng": _rng_state(trainer.rng),
+            "shared_rng": _rng_state(creation.generator(trainer.device)),
             "sum_keys": sorted(sums)}
     arrays = {"history": {k: np.asarray(v, dtype=np.float64 if k != "iteration" else np.int64)
                           for k, v in trainer.history.items()},
@@ -184,6 +186,8 @@ def trainer_state(trainer):
 def load_trainer_state(trainer, meta, arrays):
     trainer.iteration = int(meta["iteration"])
     trainer.rng.bit_generator.state = meta["rng"]
+    if "shared_rng" in meta:  # checkpoints written before it was saved do not have it
+        creation.generator(trainer.device).bit_generator.state = meta["shared_rng"]
     trainer.history = {k: [int(v) if k == "iteration" else float(v) for v in arrays["history"][k]]
                        for k in trainer.history}
     trainer.load_partial_sums({k: arrays["sums"][k] for k in meta["sum_keys"]})

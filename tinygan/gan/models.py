@@ -63,15 +63,19 @@ class MLPGenerator(nn.Module):
 
 
 class MLPDiscriminator(nn.Module):
-    """image (N, 1, 28, 28) -> logit (N, 1). Hidden layers LeakyReLU(0.2), as in DCGAN's D.
-    With in_extra > 0 it takes a flat (N, 784 + in_extra) input instead (the conditional D)."""
+    """image (N, 1, 28, 28) -> logit (N, 1). Hidden layers LeakyReLU(0.2), as in DCGAN's D,
+    each followed by Dropout(dropout) when dropout > 0 (Goodfellow et al. 2014 trained their D
+    with dropout). With in_extra > 0 it takes a flat (N, 784 + in_extra) input instead (the
+    conditional D)."""
 
-    def __init__(self, hidden: int = 500, in_extra: int = 0):
+    def __init__(self, hidden: int = 500, in_extra: int = 0, dropout: float = 0.0):
         self.in_extra = in_extra
+        def drop():  # none at 0: the state_dict keys stay those of the plain MLP
+            return [nn.Dropout(dropout)] if dropout > 0 else []
         self.net = nn.Sequential(
-            nn.Linear(IMAGE_SIZE + in_extra, hidden), nn.LeakyReLU(0.2),    # (N, 500)
-            nn.Linear(hidden, hidden), nn.LeakyReLU(0.2),                   # (N, 500)
-            nn.Linear(hidden, 1))                                           # (N, 1) logits
+            nn.Linear(IMAGE_SIZE + in_extra, hidden), nn.LeakyReLU(0.2), *drop(),  # (N, 500)
+            nn.Linear(hidden, hidden), nn.LeakyReLU(0.2), *drop(),                 # (N, 500)
+            nn.Linear(hidden, 1))                                                # (N, 1) logits
 
     def forward(self, x):
         if self.in_extra == 0:
@@ -83,9 +87,13 @@ class MLPDiscriminator(nn.Module):
         return self.net(x)
 
 
-def mlp_gan(z_dim: int = Z_DIM, hidden: int = 500, batch_norm: bool = True):
-    """(G, D) of the MLP GAN with PyTorch's default initialisation."""
-    return MLPGenerator(z_dim, hidden, batch_norm), MLPDiscriminator(hidden)
+def mlp_gan(z_dim: int = Z_DIM, hidden: int = 500, batch_norm: bool = True,
+            dropout: float = 0.3):
+    """(G, D) of the MLP GAN with PyTorch's default initialisation. D's dropout matters on the
+    8,500-digit training set, which a 10-minute run sees ~190 times: without it (dropout=0) the
+    classifier score stalled at 7.3-7.6 and digits 0 and 6 fell under 5 % of samples
+    (benchmarks/results/mnist.md)."""
+    return MLPGenerator(z_dim, hidden, batch_norm), MLPDiscriminator(hidden, dropout=dropout)
 
 
 # ---------------------------------------------------------------------------------------------
