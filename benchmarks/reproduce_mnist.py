@@ -182,7 +182,9 @@ def build_table(runs: list[dict], refs: dict, settings: dict) -> str:
              f"- Each run is scored on {settings['eval_samples']:,} samples (the conditional GAN "
              "asked for each digit equally often). Adam with betas (0.5, 0.999), the "
              "non-saturating loss, z ~ N(0, I_100), one D step per G step; batch and learning "
-             "rate: " + "; ".join(f"{n} {b}, {lr:g}" for n, b, lr in hyper if b) + ".", ""]
+             "rate: " + "; ".join(f"{n} {b}, {lr:g}" for n, b, lr in hyper if b) + ". The MLP "
+             "GAN's D has dropout 0.3 after each hidden layer (`models.mlp_gan`); runs record "
+             "the commit they ran at in the JSON.", ""]
     header = ["| model | seed | steps | wall s | CPU s | classifier score | Fréchet distance "
               "| label KL | min class | classes < 5 % | cond. accuracy |",
               "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|"]
