@@ -74,12 +74,10 @@ def tinygan_step(batch: int = 64):
     return step
 
 
-def torch_step(batch: int = 64):
-    import torch
+def torch_models():
+    """(G, D) of the same DCGAN in PyTorch, with PyTorch's default initialisation."""
     from torch import nn
-    from torch.nn.functional import softplus
 
-    torch.manual_seed(0)
     G = nn.Sequential(
         nn.Linear(Z_DIM, 128 * 7 * 7), nn.Unflatten(1, (128, 7, 7)),
         nn.BatchNorm2d(128), nn.ReLU(),
@@ -89,6 +87,15 @@ def torch_step(batch: int = 64):
         nn.Conv2d(1, 64, 4, 2, 1), nn.LeakyReLU(0.2),
         nn.Conv2d(64, 128, 4, 2, 1), nn.BatchNorm2d(128), nn.LeakyReLU(0.2),
         nn.Flatten(), nn.Linear(128 * 7 * 7, 1))
+    return G, D
+
+
+def torch_step(batch: int = 64):
+    import torch
+    from torch.nn.functional import softplus
+
+    torch.manual_seed(0)
+    G, D = torch_models()
     opt_g = torch.optim.Adam(G.parameters(), LR, BETAS)
     opt_d = torch.optim.Adam(D.parameters(), LR, BETAS)
     real = torch.from_numpy(_real_batch(batch))

@@ -23,19 +23,15 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))  # bench_dcgan's models
 
 
-def build(torch, nn):
-    """(G, D) as tinygan.gan.models.dcgan, in PyTorch."""
-    G = nn.Sequential(
-        nn.Linear(100, 128 * 7 * 7), nn.Unflatten(1, (128, 7, 7)),          # (N, 128, 7, 7)
-        nn.BatchNorm2d(128), nn.ReLU(),
-        nn.ConvTranspose2d(128, 64, 4, 2, 1), nn.BatchNorm2d(64), nn.ReLU(),  # (N, 64, 14, 14)
-        nn.ConvTranspose2d(64, 1, 4, 2, 1), nn.Tanh())                      # (N, 1, 28, 28)
-    D = nn.Sequential(
-        nn.Conv2d(1, 64, 4, 2, 1), nn.LeakyReLU(0.2),                        # (N, 64, 14, 14)
-        nn.Conv2d(64, 128, 4, 2, 1), nn.BatchNorm2d(128), nn.LeakyReLU(0.2),  # (N, 128, 7, 7)
-        nn.Flatten(), nn.Linear(128 * 7 * 7, 1))                             # (N, 1) logits
+def build(nn):
+    """(G, D) of benchmarks/bench_dcgan.py (tinygan.gan.models.dcgan's architecture) in PyTorch,
+    initialised as tinygan's: weights N(0, 0.02^2), batch-norm scales N(1, 0.02^2), biases 0."""
+    from bench_dcgan import torch_models
+
+    G, D = torch_models()
     for m in list(G.modules()) + list(D.modules()):
         if isinstance(m, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
             nn.init.normal_(m.weight, 0.0, 0.02)
@@ -71,7 +67,7 @@ def main(argv=None) -> int:
     torch.manual_seed(args.seed)
     lr = X.HYPERPARAMETERS["dcgan"]["lr"]
     batch = X.HYPERPARAMETERS["dcgan"]["batch_size"]
-    G, D = build(torch, nn)
+    G, D = build(nn)
     opt_g = torch.optim.Adam(G.parameters(), lr, betas=X.BETAS)
     opt_d = torch.optim.Adam(D.parameters(), lr, betas=X.BETAS)
     digits = X.load_digits(args.data_dir, allow_synthetic=False)
