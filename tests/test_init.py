@@ -107,3 +107,16 @@ def test_init_errors():
 def test_initializers_work_on_the_device(device):
     w = init.kaiming_uniform_(tg.zeros(50, 40, device=device))
     assert w.device == device and np.abs(w.numpy()).max() <= math.sqrt(6 / 40)
+
+
+def test_default_init_redraws_every_linear_in_order_within_pytorch_bounds():
+    from tinygan import backend
+    m = nn.Sequential(nn.Linear(4, 3), nn.Tanh(), nn.Sequential(nn.Linear(3, 2)))
+    init.default_init_(m, backend.rng(5))
+    rng = backend.rng(5)  # the same draws, layer by layer, weight then bias
+    for layer, fan in ((m[0], 4), (m[2][0], 3)):
+        for p in (layer.weight, layer.bias):
+            bound = 1 / np.sqrt(fan)
+            expect = rng.uniform(-bound, bound, p.shape)
+            np.testing.assert_allclose(p.numpy(), expect, rtol=1e-6)
+            assert np.abs(p.numpy()).max() <= bound

@@ -31,11 +31,7 @@ def models(seed=0, device="cpu", hidden=8):
     G = nn.Sequential(nn.Linear(2, hidden), nn.Tanh(), nn.Linear(hidden, 2))
     D = nn.Sequential(nn.Linear(2, hidden), nn.LeakyReLU(0.2), nn.Linear(hidden, 1))
     for m in (G, D):
-        for layer in m:
-            if isinstance(layer, nn.Linear):
-                init.default_uniform_(layer.weight, layer.in_features, rng=rng)
-                init.default_uniform_(layer.bias, layer.in_features, rng=rng)
-        m.to(device)
+        init.default_init_(m, rng).to(device)
     return G, D
 
 

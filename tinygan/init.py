@@ -80,6 +80,18 @@ def default_uniform_(t: Tensor, fan_in: int, rng=None) -> Tensor:
     return uniform_(t, -bound, bound, rng)
 
 
+def default_init_(model, rng=None):
+    """Redraw every Linear of `model`, in order (weight, then bias), from PyTorch's default
+    U(-1/sqrt(fan_in), 1/sqrt(fan_in)): with a seeded rng the starting weights depend on that
+    rng alone."""
+    for m in model.modules():
+        if hasattr(m, "in_features") and isinstance(getattr(m, "weight", None), Tensor):
+            default_uniform_(m.weight, m.in_features, rng=rng)
+            if isinstance(m.bias, Tensor):
+                default_uniform_(m.bias, m.in_features, rng=rng)
+    return model
+
+
 def xavier_uniform_(t: Tensor, gain: float = 1.0, rng=None) -> Tensor:
     """Glorot & Bengio 2010: U(-a, a), a = gain * sqrt(6 / (fan_in + fan_out))."""
     fan_in, fan_out = _fans(t)

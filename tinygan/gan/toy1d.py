@@ -103,11 +103,7 @@ def build_models(config: Toy1DConfig, rng, device="cpu"):
     D = nn.Sequential(*first, nn.LeakyReLU(0.2), nn.Linear(h, h), nn.LeakyReLU(0.2),
                       nn.Linear(h, 1))
     for model in (G, D):
-        for layer in model:
-            if isinstance(layer, nn.Linear):
-                init.default_uniform_(layer.weight, layer.in_features, rng=rng)
-                init.default_uniform_(layer.bias, layer.in_features, rng=rng)
-        model.to(device)
+        init.default_init_(model, rng).to(device)
     return G, D
 
 
