@@ -35,6 +35,16 @@ def test_py_and_ipynb_are_in_sync(source):
 
 
 @pytest.mark.parametrize("source", SOURCES, ids=IDS)
+def test_lesson_text_has_no_control_characters(source):
+    # a LaTeX command written into a non-raw Python string loses its backslash: "\t" in
+    # \text becomes a tab and "\a" in \approx a bell, and the formula renders broken
+    text = source.read_text(encoding="utf-8")
+    bad = sorted({(n, repr(ch)) for n, line in enumerate(text.splitlines(), 1) for ch in line
+                  if ord(ch) < 32})
+    assert not bad, f"{source.name}: control characters at (line, char) {bad[:5]}"
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=IDS)
 def test_notebook_has_no_outputs(source):
     nb = nbformat.read(source.with_suffix(".ipynb"), as_version=4)
     dirty = [i for i, c in enumerate(nb.cells)
