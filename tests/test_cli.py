@@ -276,3 +276,15 @@ def test_help_lists_every_command_and_experiment():
     r = tinygan("train", "--help")
     for name in EXAMPLES:
         assert name in r.stdout
+
+
+@pytest.mark.parametrize("name", ["mnist-mlp", "dcgan", "cgan"])
+def test_digit_experiments_default_to_the_models_own_recipe(name):
+    # `tinygan train dcgan` must train the DCGAN the results table reports, not a generic one
+    from tinygan.experiments import REGISTRY
+    from tinygan.gan.mnist_experiments import HYPERPARAMETERS
+
+    cls = REGISTRY[name]
+    defaults = cls.defaults()
+    assert defaults["lr"] == HYPERPARAMETERS[cls.model]["lr"]
+    assert defaults["batch_size"] == HYPERPARAMETERS[cls.model]["batch_size"]

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -427,7 +427,8 @@ class DCGAN(MNISTExperiment):
     name = "dcgan"
     model = "dcgan"
     summary = "DCGAN on MNIST (convolutions; slow on a CPU)"
-    params = tuple(p if p.name != "steps" else Param("steps", int, 500, p.help)
+    # the learning rate is mnist_experiments.HYPERPARAMETERS["dcgan"]'s (a test keeps them equal)
+    params = tuple(replace(p, default={"steps": 500, "lr": 1e-3}.get(p.name, p.default))
                    for p in MNISTExperiment.params)
 
 
