@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
 from . import backend, creation
+from .gan.mnist_experiments import HYPERPARAMETERS
 
 log = logging.getLogger(__name__)
 
@@ -350,17 +351,24 @@ def _json_number(v):
 # ---------------------------------------------------------------- MNIST
 
 
-class MNISTExperiment(Experiment):
-    model = "mlp"
-    params = (
-        Param("steps", int, 2000, "training iterations (one D step, one G step each)"),
-        Param("batch_size", int, 64, "m: digits per step"),
-        Param("lr", float, 2e-4, "Adam learning rate of both networks"),
+def _digit_params(model: str, steps: int) -> tuple:
+    """A digit GAN's hyperparameters; batch and learning rate default to the model's own recipe
+    (mnist_experiments.HYPERPARAMETERS, the one the results table uses)."""
+    recipe = HYPERPARAMETERS[model]
+    return (
+        Param("steps", int, steps, "training iterations (one D step, one G step each)"),
+        Param("batch_size", int, recipe["batch_size"], "m: digits per step"),
+        Param("lr", float, recipe["lr"], "Adam learning rate of both networks"),
         Param("eval_samples", int, 2000, "generated digits scored by the LeNet evaluator "
               "(0: skip the scoring)"),
         Param("data_dir", str, "", "folder with MNIST's t10k files (default: "
               "$TINYGAN_DATA_DIR or the cache; synthetic digits when absent)"),
     )
+
+
+class MNISTExperiment(Experiment):
+    model = "mlp"
+    params = _digit_params("mlp", 2000)
 
     def build(self):
         from .gan import mnist_experiments as mx
@@ -427,15 +435,14 @@ class DCGAN(MNISTExperiment):
     name = "dcgan"
     model = "dcgan"
     summary = "DCGAN on MNIST (convolutions; slow on a CPU)"
-    # the learning rate is mnist_experiments.HYPERPARAMETERS["dcgan"]'s (a test keeps them equal)
-    params = tuple(replace(p, default={"steps": 500, "lr": 1e-3}.get(p.name, p.default))
-                   for p in MNISTExperiment.params)
+    params = _digit_params("dcgan", 500)
 
 
 class CGAN(MNISTExperiment):
     name = "cgan"
     model = "cgan"
     summary = "conditional GAN on MNIST: ask for a digit (metrics include label accuracy)"
+    params = _digit_params("cgan", 2000)
 
 
 REGISTRY = {cls.name: cls for cls in (Toy1D, Ring, Grid, MNISTMLP, DCGAN, CGAN)}
