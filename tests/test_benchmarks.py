@@ -13,6 +13,7 @@ import pytest
 import tinygan as tg
 import tinygan.nn as nn
 import tinygan.tensor  # noqa: F401  (tg.tensor is the function; the module is the engine)
+from tinygan import fused
 from tinygan.optim import Adam
 
 engine = sys.modules["tinygan.tensor"]
@@ -105,16 +106,19 @@ def product(rows, inner, cols):
 def matmul_shapes_of_one_tinygan_step(monkeypatch, batch):
     """Every matrix product a tinygan step performs."""
     shapes = collections.Counter()
-    forward = engine.MatMul.forward
+    matmul, linear = engine.MatMul.forward, fused.Linear.forward
 
-    def spy(self, a, b):
-        rows, inner = a.shape[-2:][::-1] if self.ta else a.shape[-2:]
-        cols = b.shape[-2] if self.tb else b.shape[-1]
-        shapes[product(rows, inner, cols)] += 1
-        return forward(self, a, b)
+    def spy_matmul(self, a, b):
+        shapes[product(*a.shape[-2:], b.shape[-1])] += 1
+        return matmul(self, a, b)
+
+    def spy_linear(self, x, w, b=None):  # x @ W^T
+        shapes[product(x.shape[0], x.shape[1], w.shape[0])] += 1
+        return linear(self, x, w, b)
 
     step = mlp.make_tinygan_step(batch)
-    monkeypatch.setattr(engine.MatMul, "forward", spy)
+    monkeypatch.setattr(engine.MatMul, "forward", spy_matmul)
+    monkeypatch.setattr(fused.Linear, "forward", spy_linear)
     step()
     return shapes
 
@@ -169,15 +173,6 @@ def test_linear_weight_gradient_comes_out_row_major_like_the_weight():
     np.testing.assert_allclose(gx.numpy(), 2 * y @ w, rtol=1e-5)
 
 
-def test_transposed_left_operand_gradient_keeps_its_layout():
-    a = tg.randn(6, 4, dtype=np.float64, requires_grad=True)
-    b = tg.randn(6, 3, dtype=np.float64, requires_grad=True)
-    ga, gb = tg.grad((a.T @ b).sum(), [a, b])  # a.T is a column-major view
-    assert ga.data.flags.c_contiguous
-    np.testing.assert_allclose(ga.numpy(), b.numpy() @ np.ones((3, 4)))
-    np.testing.assert_allclose(gb.numpy(), a.numpy() @ np.ones((4, 3)))
-
-
 def test_adam_needs_one_scratch_array_not_one_per_parameter():
     """After the first step Adam holds m and v per parameter plus one work array the size of the
     largest parameter."""
@@ -212,29 +207,24 @@ def test_backward_frees_gradients_as_it_stores_them():
     assert peak < 6.5 * n * 4  # 4 stored + the ones in flight; not 8 (all twice)
 
 
-@pytest.mark.parametrize("ta", [False, True])
-@pytest.mark.parametrize("tb", [False, True])
-@pytest.mark.parametrize("batch", [(), (2,)])
-def test_matmul_transpose_flags_match_numpy_and_differentiate_twice(ta, tb, batch):
+@pytest.mark.parametrize("bias", [False, True])
+@pytest.mark.parametrize("lead", [(), (5,), (2, 5)])
+def test_fused_linear_differentiates_twice(bias, lead):
     from tinygan.testing import gradcheck, gradgradcheck
+    import tinygan.functional as F
     rng = np.random.default_rng(0)
-    a = rng.standard_normal(batch + ((4, 3) if ta else (3, 4)))
-    b = rng.standard_normal(batch + ((5, 4) if tb else (4, 5)))
-
-    def f(x, y):
-        return tg.matmul(x, y, transpose_a=ta, transpose_b=tb)
-
-    op = lambda m, t: np.swapaxes(m, -1, -2) if t else m  # noqa: E731
-    np.testing.assert_allclose(f(tg.tensor(a), tg.tensor(b)).numpy(), op(a, ta) @ op(b, tb))
-    assert gradcheck(f, a, b)
-    assert gradgradcheck(f, a, b)
+    x, w, b = rng.standard_normal(lead + (4,)), rng.standard_normal((3, 4)), rng.standard_normal(3)
+    args = (x, w, b) if bias else (x, w)
+    np.testing.assert_allclose(F.linear(*map(tg.tensor, args)).numpy(),
+                               x @ w.T + (b if bias else 0), rtol=1e-12)
+    assert gradcheck(F.linear, *args)
+    assert gradgradcheck(F.linear, *args)
 
 
-def test_transposed_matmul_errors_name_the_shapes():
-    with pytest.raises(ValueError, match=r"\(3, 4\) and \(5, 3\)\.T"):
-        tg.matmul(tg.ones(3, 4), tg.ones(5, 3), transpose_b=True)
-    with pytest.raises(ValueError, match="at least 2-D"):
-        tg.matmul(tg.ones(4), tg.ones(5, 4), transpose_b=True)
+def test_linear_errors_name_the_shapes():
+    import tinygan.functional as F
+    with pytest.raises(ValueError, match=r"\(5, 3\).*\(3, 4\)"):
+        F.linear(tg.ones(5, 3), tg.ones(3, 4))
 
 
 def test_functional_linear_is_x_wt_plus_b_for_any_leading_shape():

@@ -7,9 +7,9 @@ from .backend import cuda_available, default_device
 from .io import load, save
 from .creation import (full, generator, manual_seed, ones, ones_like, rand, randn, tensor, zeros,
                        zeros_like)
-from .ops import (abs, broadcast_to, clip, concatenate, exp, leaky_relu, log, matmul, max,
-                  maximum, mean, min, minimum, pad, relu, reshape, sigmoid, softplus, sqrt, stack,
-                  sum, sum_to, tanh, transpose, where)
-from .tensor import Function, Tensor, enable_grad, grad, is_grad_enabled, no_grad
+from .ops import clip, concatenate, maximum, minimum, pad, stack, where
+from .tensor import (Function, Tensor, abs, broadcast_to, enable_grad, exp, grad, is_grad_enabled,
+                     leaky_relu, log, matmul, max, mean, min, no_grad, relu, reshape, sigmoid,
+                     softplus, sqrt, sum, sum_to, tanh, transpose)
 
 __version__ = "0.1.0"

@@ -67,6 +67,12 @@ def default_device() -> str:
     return check_device(os.environ.get("TINYGAN_DEVICE", "cpu") or "cpu")
 
 
+def resolve_device(device=None) -> str:
+    """The device a public function was asked for: `device` checked and normalised, or the
+    default device when it is None. Called once at each public boundary."""
+    return default_device() if device is None else check_device(device)
+
+
 def is_cupy_array(a) -> bool:
     cp = _cupy_module  # no import: if CuPy was never imported, no array can be a CuPy array
     return cp is not None and isinstance(a, cp.ndarray)

@@ -1,9 +1,12 @@
-"""The `tinygan` command: `train` (any experiment of tinygan.experiments into a run folder, with
-resume), `sample` (a picture from a checkpoint), `figures` (rerun the lessons) and `demo`.
+"""The `tinygan` command: `train` (any experiment of the registry into a run folder, with
+resume), `sample` (a picture or the raw samples from a checkpoint), `figures` (rerun the
+lessons), `classifier` (retrain or check the evaluation classifier) and `demo`.
 
-`tinygan demo` trains the 1D toy GAN of Goodfellow et al. 2014
-(Figure 1) end to end on the CPU, writes the four-panel figure and an animation of the run, and
-ends with the final Jensen-Shannon divergence between the data and the generator."""
+`tinygan train NAME`'s hyperparameter options and their --help text are generated from the
+experiment's config dataclass, so no default is written twice. `tinygan demo` trains the 1D
+toy GAN of Goodfellow et al. 2014 (Figure 1) end to end on the CPU, writes the four-panel figure
+and an animation of the run, and ends with the final Jensen-Shannon divergence between the data
+and the generator."""
 from __future__ import annotations
 
 import argparse
@@ -12,6 +15,7 @@ import logging
 import os
 import sys
 import time
+import typing
 from pathlib import Path
 
 
@@ -38,20 +42,21 @@ def _demo(args) -> int:
     import matplotlib.pyplot as plt
 
     from tinygan import viz
-    from tinygan.gan import toy1d
+    from tinygan.experiments import toy1d
+    from tinygan.viz import toy1d as draw1d
 
     config = toy1d.Toy1DConfig(seed=args.seed)
     if args.iterations is not None:
-        config = config.replace(iterations=args.iterations)
+        config = config.replace(steps=args.iterations)
     print(f"Training a 1D GAN (Goodfellow et al. 2014, Algorithm 1): data N({config.data_mean}, "
           f"{config.data_std}^2), z ~ U({config.noise_low}, {config.noise_high}), "
-          f"k = {config.d_steps}, m = {config.batch_size}, {config.iterations} iterations, "
+          f"k = {config.d_steps}, m = {config.batch_size}, {config.steps} iterations, "
           f"seed {config.seed}. Lesson 3 (lessons/03_toy1d.ipynb) explains every step.")
     start = time.perf_counter()
 
     def progress(result):
         s = result.snapshots[-1]
-        if s.iteration % (config.iterations // 5 or 1) == 0:
+        if s.iteration % (config.steps // 5 or 1) == 0:
             m = s.measurement
             print(f"  iteration {s.iteration:5d}: JS = {m.js:.4f} nats, mean D(x) = "
                   f"{m.d_real:.3f}, mean D(G(z)) = {m.d_fake:.3f}", flush=True)
@@ -59,10 +64,10 @@ def _demo(args) -> int:
     result, panels = toy1d.figure1_panels(config, progress=progress)
     trained = time.perf_counter()
     with _figures_dir(args.out):
-        fig = toy1d.draw_figure1(result, panels)
+        fig = draw1d.draw_figure1(result, panels)
         figure = viz.save_figure(fig, "03_toy1d_figure1.png")
         plt.close(fig)
-        anim = toy1d.animate(result, every=2)
+        anim = draw1d.animate(config, result.snapshots, every=2)
         gif = viz.save_animation(anim, "03_toy1d_training.gif", fps=8, dpi=70)
         plt.close("all")
     final = result.final
@@ -91,6 +96,53 @@ class _Parser(argparse.ArgumentParser):
         super().error(message)
 
 
+def _add_run_options(group, dest_prefix: str = "") -> None:
+    """The options of a run that cannot change its result (so --resume accepts them too)."""
+    group.add_argument("--quiet", dest=f"{dest_prefix}quiet", action="store_true",
+                       help="no progress bar, only warnings and errors")
+    group.add_argument("--checkpoint-every", dest=f"{dest_prefix}checkpoint_every", type=int,
+                       default=500, metavar="N",
+                       help="save checkpoint.npz every N steps (default 500)")
+    group.add_argument("--no-animation", dest=f"{dest_prefix}no_animation", action="store_true",
+                       help="skip training.gif (faster)")
+    group.add_argument("--stop-after", dest=f"{dest_prefix}stop_after", type=int, default=None,
+                       metavar="N",
+                       help="act as if Ctrl-C were pressed after N steps (to try --resume)")
+
+
+def _option_type(hint):
+    """(argparse type, nargs, bool?) for a config field's type hint."""
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    optional = type(None) in typing.get_args(hint)
+    base = args[0] if optional and len(args) == 1 else hint
+    if typing.get_origin(base) is tuple:
+        return typing.get_args(base)[0], len(typing.get_args(base)), False
+    if base is bool:
+        return None, None, True
+    if optional:
+        from tinygan.experiments.base import NONE
+
+        def parse(text, kind=base):
+            return None if text.lower() == NONE else kind(text)
+        parse.__name__ = f"{base.__name__} or {NONE}"
+        return parse, None, False
+    return base, None, False
+
+
+def _add_config_options(group, config_cls) -> None:
+    for name, hint, default, text, choices in config_cls.options():
+        kind, nargs, flag = _option_type(hint)
+        shown = "none" if default is None else \
+            " ".join(map(str, default)) if isinstance(default, tuple) else repr(default)
+        flag_name = f"--{name.replace('_', '-')}"
+        if flag:
+            group.add_argument(flag_name, dest=name, action=argparse.BooleanOptionalAction,
+                               default=None, help=f"{text} (default {shown})")
+        else:
+            group.add_argument(flag_name, dest=name, type=kind, nargs=nargs, default=None,
+                               choices=choices, help=f"{text} (default {shown})")
+
+
 def _add_train_parser(sub) -> None:
     from tinygan import experiments
 
@@ -100,33 +152,23 @@ def _add_train_parser(sub) -> None:
                     "losses.png, samples.png, training.gif (toy experiments) and "
                     "checkpoint.npz into --out. Ctrl-C saves a checkpoint; --resume continues.")
     train.add_argument("--resume", metavar="DIR", default=None,
-                       help="continue the interrupted run in DIR (no experiment needed)")
-    train.add_argument("--quiet", dest="quiet_resume", action="store_true",
-                       help="with --resume: no progress bar, only warnings and errors")
+                       help="continue the interrupted run in DIR (no experiment needed); the "
+                            "run options below may be given with it")
+    _add_run_options(train.add_argument_group("with --resume"), "resume_")
     kinds = train.add_subparsers(dest="experiment", metavar="EXPERIMENT",
                                  parser_class=_Parser)
     train.kinds = kinds  # main() reports an unknown option with the experiment's own options
-    for name, cls in experiments.REGISTRY.items():
-        p = kinds.add_parser(name, help=cls.summary, description=cls.summary)
+    for name, spec in experiments.REGISTRY.items():
+        p = kinds.add_parser(name, help=spec.summary, description=spec.summary)
         group = p.add_argument_group("run")
         group.add_argument("--out", metavar="DIR", default=None,
                            help=f"run folder (default: runs/{name})")
-        group.add_argument("--epochs", type=float, default=None,
-                           help="passes over the data instead of --steps (MNIST experiments)")
+        if hasattr(spec.module, "steps_for_epochs"):
+            group.add_argument("--epochs", type=float, default=None,
+                               help="passes over the data instead of --steps")
         group.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
-        group.add_argument("--quiet", action="store_true",
-                           help="no progress bar, only warnings and errors")
-        group.add_argument("--checkpoint-every", type=int, default=500, metavar="N",
-                           help="save checkpoint.npz every N steps (default 500)")
-        group.add_argument("--no-animation", action="store_true",
-                           help="skip training.gif (faster)")
-        group.add_argument("--stop-after", type=int, default=None, metavar="N",
-                           help="act as if Ctrl-C were pressed after N steps (to try --resume)")
-        hyper = p.add_argument_group("hyperparameters")
-        for param in cls.all_params():
-            hyper.add_argument(f"--{param.name.replace('_', '-')}", dest=param.name,
-                               type=param.type, default=None, choices=param.choices,
-                               help=f"{param.help} (default {param.default!r})")
+        _add_run_options(group)
+        _add_config_options(p.add_argument_group("hyperparameters"), spec.config)
 
 
 def _train(args, parser) -> int:
@@ -135,28 +177,40 @@ def _train(args, parser) -> int:
     if args.resume is not None:
         if args.experiment is not None:
             parser.error("--resume DIR continues the run in DIR: give no experiment with it")
-        kwargs = {"resume": args.resume, "quiet": args.quiet_resume}
+        prefix = "resume_"
+        kwargs = {"resume": args.resume}
     else:
         if args.experiment is None:
             parser.error("train needs an EXPERIMENT (one of: "
                          + ", ".join(experiments.REGISTRY) + ") or --resume DIR")
-        cls = experiments.get(args.experiment)
-        config = {p.name: getattr(args, p.name) for p in cls.all_params()}
-        if args.epochs is not None:
-            if config["steps"] is not None:
+        spec = experiments.get(args.experiment)
+        given = {name: getattr(args, name) for name, *_ in spec.config.options()
+                 if getattr(args, name) is not None}
+        given = {k: tuple(v) if isinstance(v, list) else v for k, v in given.items()}
+        if getattr(args, "epochs", None) is not None:
+            if "steps" in given:
                 parser.error("give --steps or --epochs, not both")
-            config["steps"] = cls.steps_for_epochs(args.epochs, config)
-        out = args.out or os.path.join("runs", args.experiment)
-        kwargs = {"name": args.experiment, "config": config, "out": out, "device": args.device,
-                  "quiet": args.quiet, "checkpoint_every": args.checkpoint_every,
-                  "stop_after": args.stop_after, "animation": not args.no_animation}
+            try:
+                given["steps"] = spec.module.steps_for_epochs(spec.make_config(given),
+                                                              args.epochs)
+            except (TypeError, ValueError) as e:
+                print(f"tinygan train: {e}", file=sys.stderr)
+                return 2
+        prefix = ""
+        kwargs = {"name": args.experiment, "config": given,
+                  "out": args.out or os.path.join("runs", args.experiment),
+                  "device": args.device}
+    kwargs.update(quiet=getattr(args, f"{prefix}quiet"),
+                  checkpoint_every=getattr(args, f"{prefix}checkpoint_every"),
+                  stop_after=getattr(args, f"{prefix}stop_after"),
+                  animation=not getattr(args, f"{prefix}no_animation"))
     logging.getLogger("tinygan").setLevel(logging.WARNING if kwargs["quiet"] else logging.INFO)
     try:
         result = runs.train(**kwargs)
     except runs.NonFiniteLossError as e:
         print(f"tinygan train: {e}", file=sys.stderr)
         return 3
-    except (runs.RunError, ValueError) as e:
+    except (runs.RunError, ValueError, TypeError) as e:
         print(f"tinygan train: {e}", file=sys.stderr)
         return 2
     if result["status"] == "interrupted":
@@ -187,6 +241,10 @@ def _sample(args) -> int:
             print(f"tinygan sample: --labels takes digits 0-9, got {args.labels!r}",
                   file=sys.stderr)
             return 2
+    if args.n is not None and args.n < 1:
+        print(f"tinygan sample: --n must be a positive number of samples, got {args.n}",
+              file=sys.stderr)
+        return 2
     try:
         path = runs.sample(args.checkpoint, args.out, n=args.n, seed=args.seed, labels=labels,
                            device=args.device)
@@ -240,10 +298,42 @@ def _figures(args) -> int:
     return 0
 
 
+def _classifier(args) -> int:
+    """Retrain the evaluation classifier (--train) or check the committed one."""
+    from tinygan.data.digits import mnist_split
+    from tinygan.data.mnist import MNISTNotFoundError
+    from tinygan.gan import evaluator as ev
+
+    logging.getLogger("tinygan").setLevel(logging.INFO)
+    try:
+        split = mnist_split(args.data_dir)
+    except MNISTNotFoundError as e:
+        print(f"tinygan classifier: {e}", file=sys.stderr)
+        return 2
+    if args.train:
+        def progress(epoch, info):
+            print(f"epoch {epoch + 1}/{args.epochs}  loss {info['epoch_loss'][-1]:.4f}",
+                  flush=True)
+        model, info = ev.train_classifier(split, epochs=args.epochs, seed=args.seed,
+                                          dropout=args.dropout, progress=progress)
+        digest = ev.save_classifier(model, args.out, info)
+        print(f"held-out accuracy {info['heldout_accuracy']:.4f} on "
+              f"{len(split.heldout_images)} digits; wrote {args.out}")
+        print(f"SHA-256 {digest} (record it as CLASSIFIER_SHA256 in {ev.__file__})")
+        return 0
+    model = ev.load_classifier(None if args.out == str(ev.ASSET) else args.out,
+                               sha256=None if args.out == str(ev.ASSET) else False)
+    print(f"held-out accuracy {ev.accuracy(model, split.heldout_images, split.heldout_labels):.4f}")
+    return 0
+
+
 def _add_other_parsers(sub) -> None:
-    sample = sub.add_parser("sample", help="draw samples from a checkpoint into a picture")
+    sample = sub.add_parser("sample", help="draw samples from a checkpoint: a picture (.png) "
+                                           "or the raw samples (.npz)")
     sample.add_argument("checkpoint", help="checkpoint.npz of `tinygan train` (or its folder)")
-    sample.add_argument("--out", default="samples.png", help="picture to write (samples.png)")
+    sample.add_argument("--out", default="samples.png",
+                        help="samples.png (a picture, the default) or FILE.npz (raw samples: "
+                             "images (N, C, H, W) float32 in [-1, 1] or points, and labels)")
     sample.add_argument("--n", type=int, default=None, help="how many samples")
     sample.add_argument("--labels", default=None,
                         help="cgan: digits to draw, e.g. 7,7,7,1,2 (default: 0-9 in turn)")
@@ -259,6 +349,16 @@ def _add_other_parsers(sub) -> None:
                          help="only lessons whose file name contains KEY (e.g. 03 05)")
     figures.add_argument("--timeout", type=int, default=3600,
                          help="seconds per notebook cell (default 3600)")
+    from tinygan.gan.evaluator import ASSET
+    classifier = sub.add_parser("classifier", help="check (or retrain) the evaluation "
+                                                   "classifier that judges generated digits")
+    classifier.add_argument("--train", action="store_true",
+                            help="retrain from scratch (10-15 CPU-minutes) and save")
+    classifier.add_argument("--out", default=str(ASSET), help="the weights file")
+    classifier.add_argument("--epochs", type=int, default=30)
+    classifier.add_argument("--dropout", type=float, default=0.1)
+    classifier.add_argument("--seed", type=int, default=0)
+    classifier.add_argument("--data-dir", default=None)
 
 
 def main(argv=None) -> int:
@@ -287,6 +387,8 @@ def main(argv=None) -> int:
         return _sample(args)
     if args.command == "figures":
         return _figures(args)
+    if args.command == "classifier":
+        return _classifier(args)
     return 2
 
 

@@ -11,8 +11,7 @@ _generators: dict = {}
 
 
 def _resolve(device, dtype):
-    device = backend.default_device() if device is None else backend.check_device(device)
-    return device, np.dtype(np.float32 if dtype is None else dtype)
+    return backend.resolve_device(device), np.dtype(np.float32 if dtype is None else dtype)
 
 
 def tensor(data, requires_grad: bool = False, dtype=None, device=None) -> Tensor:
@@ -23,7 +22,7 @@ def tensor(data, requires_grad: bool = False, dtype=None, device=None) -> Tensor
     if dtype is None and not hasattr(data, "dtype"):
         probe = np.asarray(data)
         dtype = np.float32 if probe.dtype.kind == "f" else probe.dtype
-    device = backend.default_device() if device is None else backend.check_device(device)
+    device = backend.resolve_device(device)
     array = backend.to_device(data if hasattr(data, "dtype") else np.asarray(data), device)
     array = array.astype(array.dtype if dtype is None else dtype, copy=True)
     return Tensor(array, requires_grad=requires_grad)
@@ -37,7 +36,7 @@ def manual_seed(seed: int) -> None:
 
 def generator(device=None):
     """The shared random Generator of a device (seeded by manual_seed)."""
-    device = backend.default_device() if device is None else backend.check_device(device)
+    device = backend.resolve_device(device)
     if device not in _generators:
         seed = _generators.get("seed")
         _generators[device] = backend.rng(None if seed is None else [seed, len(device)], device)

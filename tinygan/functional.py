@@ -2,29 +2,35 @@
 each is differentiable to any order because its parts are. Every one is stable at |x| = 1000."""
 from __future__ import annotations
 
-from .ops import exp, leaky_relu, log, relu, sigmoid, softplus, tanh  # noqa: F401 (re-exported)
-from .tensor import Tensor, as_tensor, matmul
+import numpy as np
+
+from . import backend, fused
 from .creation import generator
-from . import backend
-from .batchnorm import BatchNormTrain
+from .tensor import Tensor, as_tensor
+from .tensor import exp, leaky_relu, log, relu, sigmoid, softplus, tanh  # noqa: F401 (re-exported)
 from .conv import avg_pool2d, conv2d, conv_transpose2d, interpolate  # noqa: F401 (re-exported)
 
 __all__ = ["relu", "leaky_relu", "sigmoid", "tanh", "softplus", "log_sigmoid", "logsumexp",
-           "log_softmax", "softmax", "bce_with_logits", "mse"]
+           "log_softmax", "softmax", "bce_with_logits", "cross_entropy", "mse"]
 __all__ += ["dropout", "batch_norm", "layer_norm", "instance_norm"]
 __all__ += ["conv2d", "conv_transpose2d", "avg_pool2d", "interpolate"]
 __all__ += ["linear"]
 
 
 def linear(x, weight, bias=None) -> Tensor:
-    """x W^T + b with W of shape (out, in), as torch.nn.functional.linear. W^T is read in place
-    (a transposed matmul operand, no Transpose step), so dW = G^T x comes out shaped and laid
-    out like W."""
+    """x W^T + b with W of shape (out, in), as torch.nn.functional.linear, for x (..., in):
+    one fused Function (tinygan/fused.py) whose dW comes out laid out like W."""
     x = as_tensor(x)
-    if x.ndim == 1:  # a single sample (in,) -> (out,)
-        return linear(x.reshape(1, -1), weight, bias).reshape(-1)
-    y = matmul(x, weight, transpose_b=True)
-    return y if bias is None else y + bias
+    weight = as_tensor(weight, x)
+    if x.ndim == 0 or weight.ndim != 2 or x.shape[-1] != weight.shape[1]:
+        raise ValueError(f"linear: input of shape {x.shape} and weight of shape {weight.shape} "
+                         "do not fit: the weight is (out, in) and the input's last axis is in")
+    if x.ndim != 2:  # a single sample (in,) or leading axes (..., in): via (N, in)
+        lead = x.shape[:-1]
+        return linear(x.reshape(-1, x.shape[-1]), weight, bias).reshape(lead + (-1,))
+    if bias is None:
+        return fused.Linear()(x, weight)
+    return fused.Linear()(x, weight, as_tensor(bias, x))
 
 
 def log_sigmoid(x) -> Tensor:
@@ -71,6 +77,26 @@ def bce_with_logits(logits, targets, reduction: str = "mean") -> Tensor:
     if targets.shape != logits.shape:
         targets = targets.broadcast_to(logits.shape)
     return _reduce(softplus(logits) - logits * targets, reduction)
+
+
+def cross_entropy(logits, targets, reduction: str = "mean") -> Tensor:
+    """-log softmax(logits)[target] for logits (N, C) and integer class targets (N,), as
+    torch.nn.functional.cross_entropy; the target entry is picked by a one-hot product (no
+    scatter in the backward pass); d/dlogits = softmax(logits) - one_hot(target)"""
+    logits = as_tensor(logits)
+    if logits.ndim != 2:
+        raise ValueError(f"cross_entropy takes logits of shape (N, C), got {logits.shape}")
+    xp = backend.get_array_module(logits.data)
+    targets = xp.asarray(targets.data if isinstance(targets, Tensor) else targets)
+    n, c = logits.shape
+    if targets.shape != (n,) or targets.dtype.kind not in "iu":
+        raise ValueError(f"cross_entropy: targets must be {n} integer class indices (shape "
+                         f"({n},)), got shape {targets.shape} and dtype {targets.dtype}")
+    if n and (int(targets.min()) < 0 or int(targets.max()) >= c):
+        raise ValueError(f"cross_entropy: targets must lie in 0..{c - 1}, got "
+                         f"{int(targets.min())}..{int(targets.max())}")
+    onehot = Tensor(xp.eye(c, dtype=logits.dtype)[targets.astype(np.int64)])
+    return _reduce(-(log_softmax(logits, axis=1) * onehot).sum(axis=1), reduction)
 
 
 def mse(prediction, target, reduction: str = "mean") -> Tensor:
@@ -142,12 +168,12 @@ def batch_norm(x, running_mean=None, running_var=None, weight=None, bias=None,
         raise ValueError(f"batch_norm in training needs more than 1 value per channel, got input"
                          f" of shape {x.shape}; use a batch of 2 or more, or eval mode")
     axes = (0,) + tuple(range(2, x.ndim))
-    # one fused Function (tinygan/batchnorm.py) instead of the composition: same values, same
+    # one fused Function (tinygan/fused.py) instead of the composition: same values, same
     # derivatives of every order, a fraction of the memory held for backward
     xp = backend.get_array_module(x.data)
     w = as_tensor(weight, x) if weight is not None else Tensor(xp.ones(c, x.dtype))
     b = as_tensor(bias, x) if bias is not None else Tensor(xp.zeros(c, x.dtype))
-    fn = BatchNormTrain(axes, eps)
+    fn = fused.BatchNormTrain(axes, eps)
     y = fn(x, w, b)
     if running_mean is not None and running_var is not None:
         # the buffers are state, not part of the graph: update their arrays in place

@@ -23,6 +23,7 @@ anything; a bad file raises CheckpointError listing every problem found.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -34,7 +35,8 @@ import numpy as np
 from . import backend
 from .tensor import Tensor
 
-__all__ = ["save", "load", "Checkpoint", "CheckpointError", "FORMAT", "VERSION"]
+__all__ = ["save", "load", "Checkpoint", "CheckpointError", "atomic_path", "write_atomically",
+           "FORMAT", "VERSION"]
 
 FORMAT = "tinygan-checkpoint"
 VERSION = 1
@@ -82,7 +84,7 @@ def save(path, obj, meta=None) -> None:
     tree = _flatten(obj, (), arrays)
     header = {"format": FORMAT, "version": VERSION, "tree": tree, "meta": _check_meta(meta)}
     header_bytes = np.frombuffer(json.dumps(header).encode("utf-8"), dtype=np.uint8)
-    _write_atomically(path, {HEADER: header_bytes, **arrays})
+    _write_archive(path, {HEADER: header_bytes, **arrays})
 
 
 def _has_state_dict(obj) -> bool:
@@ -155,32 +157,51 @@ def _check_meta(meta):
     return json.loads(json.dumps(dict(meta), default=default))
 
 
-def _write_atomically(path: str, arrays: dict) -> None:
-    """Write to a temporary file in the destination's folder, fsync it, rename it over `path`
-    (os.replace is atomic), then fsync the folder so the rename itself is on disk."""
+@contextlib.contextmanager
+def atomic_path(path):
+    """Yield a temporary path beside `path` to write the file into; when the block ends without
+    an error, the file is flushed to disk and renamed over `path` (os.replace is atomic), then
+    the folder is synced so the rename itself is on disk. On any error (a full disk, Ctrl-C)
+    the temporary file is removed and `path` is left as it was: a crash never leaves half a
+    file. Checkpoints, run files and figures are all written through this."""
+    path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
-        raise FileNotFoundError(f"cannot save {path!r}: the folder {folder!r} does not exist")
+        raise FileNotFoundError(f"cannot write {path!r}: the folder {folder!r} does not exist")
     if os.path.isdir(path):
-        raise IsADirectoryError(f"cannot save {path!r}: it is a folder; give a file name")
-    tmp = os.path.join(folder, f".{os.path.basename(path)}.{secrets.token_hex(6)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+        raise IsADirectoryError(f"cannot write {path!r}: it is a folder; give a file name")
+    stem, suffix = os.path.splitext(os.path.basename(path))
+    # the suffix stays last, so writers that choose a format by it (savefig) see the real one
+    tmp = os.path.join(folder, f".{stem}.{secrets.token_hex(6)}.tmp{suffix}")
     try:
-        with os.fdopen(fd, "wb") as f:
-            with zipfile.ZipFile(f, mode="w", compression=zipfile.ZIP_STORED,
-                                 allowZip64=True) as zf:
-                for name, array in arrays.items():
-                    _write_entry(zf, name, array)
-            f.flush()
-            os.fsync(f.fileno())
+        yield tmp
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
         os.replace(tmp, path)
     except BaseException:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-        except FileNotFoundError:
-            pass
         raise
     _fsync_folder(folder)
+
+
+def write_atomically(path, data: bytes) -> None:
+    """Write `data` to `path` through atomic_path: all of it or, after a crash, the old file."""
+    with atomic_path(path) as tmp:
+        with open(tmp, "xb") as f:
+            f.write(data)
+
+
+def _write_archive(path: str, arrays: dict) -> None:
+    """The .npz archive, written through atomic_path."""
+    with atomic_path(path) as tmp:
+        with open(tmp, "xb") as f, zipfile.ZipFile(f, mode="w", compression=zipfile.ZIP_STORED,
+                                                   allowZip64=True) as zf:
+            for name, array in arrays.items():
+                _write_entry(zf, name, array)
 
 
 def _write_entry(zf: zipfile.ZipFile, name: str, array: np.ndarray) -> None:

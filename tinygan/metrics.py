@@ -8,6 +8,7 @@
   sets (the FID formula of Heusel et al. 2017, here on a classifier tinygan trains itself).
 - label_histogram: how generated digits spread over the classes, against uniform.
 - conditional_accuracy: how often a conditional generator draws the class it was asked for.
+- mean_se: the mean and its standard error over seeds, as every results table reports them.
 
 KL divergences use natural logarithms (nats) and the convention 0 log 0 = 0.
 """
@@ -299,3 +300,14 @@ def conditional_accuracy(labels_or_probs, requested, num_classes: int = 10) -> f
         raise ValueError(f"need as many predictions as requested labels (at least one), got "
                          f"{y.shape} and {want.shape}")
     return float(np.mean(y == want))
+
+
+def mean_se(values):
+    """(mean, standard error of the mean); s.e. is 0 for a single value."""
+    values = [float(v) for v in values]
+    n = len(values)
+    mean = sum(values) / n
+    if n < 2:
+        return mean, 0.0
+    var = sum((v - mean) ** 2 for v in values) / (n - 1)
+    return mean, math.sqrt(var / n)

@@ -1,94 +1,27 @@
-"""The primitive Functions that Tensor's operators do not need (joining, padding, selecting,
-clipping) and lowercase function-style wrappers for every op: `tg.exp(x)`, `tg.concatenate(...)`.
+"""The primitive Functions that Tensor's operators do not need (joining, padding, selecting),
+each beside its lowercase wrapper, and the compositions built from them (stack, minimum, clip).
 """
 from __future__ import annotations
 
 from . import backend
-from .tensor import (Function, Tensor, as_tensor, broadcast_to, grad, matmul, no_grad, sum_to,
-                     Abs, Exp, LeakyReLU, Log, Max, Sigmoid, Softplus, Sqrt, Sum, Tanh)
-
-__all__ = ["concatenate", "stack", "pad", "where", "maximum", "minimum", "clip", "exp", "log",
-           "sqrt", "abs", "tanh", "sigmoid", "softplus", "relu", "leaky_relu", "sum", "mean",
-           "max", "min", "reshape", "transpose", "matmul", "broadcast_to", "sum_to", "grad",
-           "no_grad"]
+from .tensor import Function, Tensor, as_tensor, sum_to
 
 
-def _tensors(xs, like=None):
+def _tensors(xs):
     xs = list(xs)
-    like = like or next((x for x in xs if isinstance(x, Tensor)), None)
+    like = next((x for x in xs if isinstance(x, Tensor)), None)
     return [as_tensor(x, like) for x in xs]
 
 
 class Concatenate(Function):
     """f(x1..xn) = the xi joined along axis; each df/dxi is its slice of the gradient"""
-    def __init__(self, axis):
-        self.axis = axis
-
-    def forward(self, *xs):
-        return backend.get_array_module(*xs).concatenate(xs, axis=self.axis)
-
+    def __init__(self, axis): self.axis = axis
+    def forward(self, *xs): return backend.get_array_module(*xs).concatenate(xs, axis=self.axis)
     def backward(self, gy):
-        axis = self.axis % gy.ndim
-        grads, start = [], 0
+        axis, ends = self.axis % gy.ndim, [0]
         for x in self.inputs:
-            stop = start + x.shape[axis]
-            grads.append(gy[(slice(None),) * axis + (slice(start, stop),)])
-            start = stop
-        return grads
-
-
-class Pad(Function):
-    """f(x) = x surrounded by zeros (pad_width as NumPy's); df/dx is the gradient's centre"""
-    def __init__(self, pad_width):
-        self.pad_width = pad_width
-
-    def forward(self, x):
-        return backend.get_array_module(x).pad(x, self.pad_width)
-
-    def backward(self, gy):
-        return (gy[tuple(slice(lo, n - hi) for (lo, hi), n in zip(self.pad_width, gy.shape))],)
-
-
-class Where(Function):
-    """f(a,b) = a where cond else b; df/da = cond, df/db = not cond"""
-    def __init__(self, cond):
-        self.cond = cond
-
-    def forward(self, a, b):
-        return backend.get_array_module(a, b).where(self.cond, a, b)
-
-    def backward(self, gy):
-        a, b = self.inputs
-        keep = Tensor(self.cond.astype(gy.dtype))
-        return sum_to(gy * keep, a.shape), sum_to(gy * (1 - keep), b.shape)
-
-
-class Maximum(Function):
-    """f(a,b) = max(a,b) elementwise; df/da = 1 where a > b, 1/2 at ties (as PyTorch)"""
-    def forward(self, a, b):
-        return backend.get_array_module(a, b).maximum(a, b)
-
-    def backward(self, gy):
-        a, b = self.inputs
-        share = ((a.data > b.data) + 0.5 * (a.data == b.data)).astype(gy.dtype)
-        return sum_to(gy * Tensor(share), a.shape), sum_to(gy * Tensor(1 - share), b.shape)
-
-
-class Clip(Function):
-    """f(x) = min(max(x, lo), hi); df/dx = 1 for lo <= x <= hi, else 0 (as PyTorch's clamp)"""
-    def __init__(self, lo, hi):
-        self.lo, self.hi = lo, hi
-
-    def forward(self, x):
-        return backend.get_array_module(x).clip(x, self.lo, self.hi)
-
-    def backward(self, gy):
-        x = self.inputs[0].data
-        inside = (x >= (-float("inf") if self.lo is None else self.lo)) & \
-                 (x <= (float("inf") if self.hi is None else self.hi))
-        return (gy * Tensor(inside.astype(gy.dtype)),)
-
-
+            ends.append(ends[-1] + x.shape[axis])
+        return [gy[(slice(None),) * axis + (slice(a, b),)] for a, b in zip(ends, ends[1:])]
 def concatenate(tensors, axis=0) -> Tensor:
     tensors = _tensors(tensors)
     if not tensors:
@@ -106,6 +39,14 @@ def stack(tensors, axis=0) -> Tensor:
     return concatenate([t.reshape(t.shape[:axis] + (1,) + t.shape[axis:]) for t in tensors], axis)
 
 
+class Pad(Function):
+    """f(x) = x surrounded by zeros (pad_width as NumPy's); df/dx is the gradient's centre"""
+    def __init__(self, pad_width): self.pad_width = pad_width
+    def forward(self, x): return backend.get_array_module(x).pad(x, self.pad_width)
+    def backward(self, gy):
+        return (gy[tuple(slice(lo, n - hi) for (lo, hi), n in zip(self.pad_width, gy.shape))],)
+
+
 def pad(x: Tensor, pad_width) -> Tensor:
     """Zero padding; pad_width as NumPy's: an int, a (before, after) pair, or one pair per axis."""
     x = as_tensor(x)
@@ -120,6 +61,16 @@ def pad(x: Tensor, pad_width) -> Tensor:
     return Pad(pad_width)(x)
 
 
+class Where(Function):
+    """f(a,b) = a where cond else b; df/da = cond, df/db = not cond"""
+    def __init__(self, cond): self.cond = cond
+    def forward(self, a, b): return backend.get_array_module(a, b).where(self.cond, a, b)
+    def backward(self, gy):
+        a, b = self.inputs
+        keep = Tensor(self.cond.astype(gy.dtype))
+        return sum_to(gy * keep, a.shape), sum_to(gy * (1 - keep), b.shape)
+
+
 def where(cond, a, b) -> Tensor:
     """a where cond is true, else b (cond is not differentiated)."""
     a, b = _tensors([a, b])
@@ -127,8 +78,16 @@ def where(cond, a, b) -> Tensor:
     return Where(backend.get_array_module(a.data).asarray(cond, dtype=bool))(a, b)
 
 
-def maximum(a, b) -> Tensor:
-    return Maximum()(*_tensors([a, b]))
+class Maximum(Function):
+    """f(a,b) = max(a,b) elementwise; df/da = 1 where a > b, 1/2 at ties (as PyTorch)"""
+    def forward(self, a, b): return backend.get_array_module(a, b).maximum(a, b)
+    def backward(self, gy):
+        a, b = self.inputs
+        share = ((a.data > b.data) + 0.5 * (a.data == b.data)).astype(gy.dtype)
+        return sum_to(gy * Tensor(share), a.shape), sum_to(gy * Tensor(1 - share), b.shape)
+
+
+def maximum(a, b) -> Tensor: return Maximum()(*_tensors([a, b]))
 
 
 def minimum(a, b) -> Tensor:
@@ -137,23 +96,11 @@ def minimum(a, b) -> Tensor:
 
 
 def clip(x, lo=None, hi=None) -> Tensor:
+    """min(max(x, lo), hi) = where(lo <= x <= hi, x, the clipped constant); df/dx = 1 inside
+    the bounds (the bounds included, as PyTorch's clamp) and 0 outside"""
     if lo is not None and hi is not None and lo > hi:
         raise ValueError(f"clip: lower bound {lo} is above upper bound {hi}")
-    return Clip(lo, hi)(as_tensor(x))
-
-
-def exp(x): return Exp()(as_tensor(x))
-def log(x): return Log()(as_tensor(x))
-def sqrt(x): return Sqrt()(as_tensor(x))
-def abs(x): return Abs()(as_tensor(x))  # noqa: A001 (mirrors numpy.abs)
-def tanh(x): return Tanh()(as_tensor(x))
-def sigmoid(x): return Sigmoid()(as_tensor(x))
-def softplus(x): return Softplus()(as_tensor(x))
-def relu(x): return LeakyReLU(0.0)(as_tensor(x))
-def leaky_relu(x, slope=0.01): return LeakyReLU(slope)(as_tensor(x))
-def sum(x, axis=None, keepdims=False): return Sum(axis, keepdims)(as_tensor(x))  # noqa: A001
-def mean(x, axis=None, keepdims=False): return as_tensor(x).mean(axis, keepdims)
-def max(x, axis=None, keepdims=False): return Max(axis, keepdims)(as_tensor(x))  # noqa: A001
-def min(x, axis=None, keepdims=False): return as_tensor(x).min(axis, keepdims)  # noqa: A001
-def reshape(x, shape): return as_tensor(x).reshape(shape)
-def transpose(x, axes=None): return as_tensor(x).transpose(axes or ())
+    x = as_tensor(x)
+    xp = backend.get_array_module(x.data)
+    inside = (x.data >= (-xp.inf if lo is None else lo)) & (x.data <= (xp.inf if hi is None else hi))
+    return where(inside, x, Tensor(xp.clip(x.data, lo, hi)))

@@ -1,8 +1,9 @@
 """The engine: Tensor, Function, reverse-mode autodiff (backward, grad, no_grad) and the primitive
-Functions behind Tensor's operators and methods.
+Functions behind Tensor's operators, each followed by its lowercase wrapper (`tg.exp(x)`).
 
 Every backward rule below is written with Tensor operations, never raw arrays, so the gradient
 computation is itself recorded when `create_graph=True` and can be differentiated again.
+Subtraction, negation and |x| are compositions (a + (-b), x * -1, x * sign(x)), not primitives.
 """
 from __future__ import annotations
 
@@ -33,12 +34,8 @@ def no_grad(func=None):
     return _set_grad_enabled(False)
 
 
-def enable_grad():
-    return _set_grad_enabled(True)
-
-
-def is_grad_enabled() -> bool:
-    return _grad_enabled
+def enable_grad(): return _set_grad_enabled(True)
+def is_grad_enabled() -> bool: return _grad_enabled
 
 
 class Tensor:
@@ -47,16 +44,12 @@ class Tensor:
     __array_ufunc__ = None  # numpy_array + tensor defers to Tensor.__radd__, and so on
 
     def __init__(self, data, requires_grad: bool = False):
-        if isinstance(data, Tensor):
-            data = data.data
-        if not hasattr(data, "dtype"):  # python scalars and lists become host arrays
-            data = np.asarray(data)
-        self.data = data
-        self.grad = None
-        self.creator = None
+        data = data.data if isinstance(data, Tensor) else data
+        # python scalars and lists become host arrays
+        self.data = data if hasattr(data, "dtype") else np.asarray(data)
+        self.grad = self.creator = None
         self.requires_grad = False
-        if requires_grad:
-            self.requires_grad_(True)
+        self.requires_grad_(requires_grad)
 
     def requires_grad_(self, flag: bool = True) -> "Tensor":
         if flag and self.data.dtype.kind not in "fc":
@@ -73,8 +66,7 @@ class Tensor:
     is_leaf = property(lambda self: self.creator is None)
     T = property(lambda self: self.transpose())
 
-    def numel(self) -> int:
-        return int(self.data.size)
+    def numel(self) -> int: return int(self.data.size)
 
     def __len__(self):
         if self.ndim == 0:
@@ -96,25 +88,16 @@ class Tensor:
             raise ValueError(f"item() needs a tensor with one element, got shape {self.shape}")
         return self.numpy().reshape(()).item()
 
-    def __bool__(self):
-        return bool(self.item())
-
-    def __float__(self):
-        return float(self.item())
-
-    def detach(self) -> "Tensor":
-        """Same values, cut from the graph."""
-        return Tensor(self.data)
+    def __bool__(self): return bool(self.item())
+    def __float__(self): return float(self.item())
+    def detach(self) -> "Tensor": return Tensor(self.data)  # same values, cut from the graph
 
     def to(self, device) -> "Tensor":
         device = backend.check_device(device)
         return self if device == self.device else ToDevice(device)(self)
 
-    def cpu(self):
-        return self.to("cpu")
-
-    def cuda(self):
-        return self.to("cuda")
+    def cpu(self): return self.to("cpu")
+    def cuda(self): return self.to("cuda")
 
     def astype(self, dtype) -> "Tensor":
         """A copy with another dtype; differentiable (the gradient is cast back)."""
@@ -123,27 +106,19 @@ class Tensor:
     def backward(self, gradient=None, create_graph: bool = False) -> None:
         """Accumulate d(self)/d(leaf) into every leaf's .grad (as PyTorch does)."""
         grads, leaves = _backprop([self], [gradient], create_graph)
-        # A leaf owns its .grad array, as in PyTorch: it takes g's array as it is when that is a
-        # fresh result (owns its memory, is not the caller's `gradient`, went to no other leaf),
-        # as PyTorch steals a buffer nobody else holds; else (a view such as a read-only
-        # broadcast, the caller's array, an array shared by two leaves) it takes a copy.
         taken = {id(_raw(gradient))}
         for leaf in leaves.values():
             g = grads.pop(id(leaf), None)  # pop: each gradient is freed once it is stored
-            if g is not None and leaf.grad is None and not create_graph:
-                if g.data.flags.owndata and id(g.data) not in taken:
-                    taken.add(id(g.data))
-                    leaf.grad = g
-                else:
-                    leaf.grad = Tensor(g.data.copy())
+            if g is not None and leaf.grad is None:
+                leaf.grad = g if create_graph else _owned(g, taken)
             elif g is not None:
-                leaf.grad = g if leaf.grad is None else leaf.grad + g
+                leaf.grad = leaf.grad + g
 
-    # --- operators
+    # --- operators (sub and neg are compositions: a - b = a + (-1)*b, exactly)
     def __add__(self, o): return Add()(self, _lift(o, self))
     def __radd__(self, o): return Add()(_lift(o, self), self)
-    def __sub__(self, o): return Sub()(self, _lift(o, self))
-    def __rsub__(self, o): return Sub()(_lift(o, self), self)
+    def __sub__(self, o): return self + -_lift(o, self)
+    def __rsub__(self, o): return _lift(o, self) + -self
     def __mul__(self, o): return Mul()(self, _lift(o, self))
     def __rmul__(self, o): return Mul()(_lift(o, self), self)
     def __truediv__(self, o): return Div()(self, _lift(o, self))
@@ -152,12 +127,11 @@ class Tensor:
     def __rpow__(self, o): return Pow()(_lift(o, self), self)
     def __matmul__(self, o): return matmul(self, _lift(o, self))
     def __rmatmul__(self, o): return matmul(_lift(o, self), self)
-    def __neg__(self): return Neg()(self)
+    def __neg__(self): return Mul()(self, _lift(-1, self))
     def __pos__(self): return self
-    def __abs__(self): return Abs()(self)
+    def __abs__(self): return abs(self)
 
-    def __getitem__(self, index):
-        return GetItem(_unwrap_index(index))(self)
+    def __getitem__(self, index): return GetItem(_unwrap_index(index))(self)
 
     # comparisons give boolean tensors outside the graph (they have no gradient)
     def __lt__(self, o): return Tensor(self.data < _raw(o))
@@ -185,8 +159,7 @@ class Tensor:
         shape = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
         return Reshape(tuple(shape))(self)
 
-    def flatten(self, start_axis=0):
-        return self.reshape(self.shape[:start_axis] + (-1,))
+    def flatten(self, start_axis=0): return self.reshape(self.shape[:start_axis] + (-1,))
 
     def transpose(self, *axes):
         axes = axes[0] if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes
@@ -198,10 +171,10 @@ class Tensor:
         return self.transpose(axes)
 
     def broadcast_to(self, shape): return broadcast_to(self, shape)
+    def abs(self): return abs(self)
     def exp(self): return Exp()(self)
     def log(self): return Log()(self)
     def sqrt(self): return Sqrt()(self)
-    def abs(self): return Abs()(self)
     def tanh(self): return Tanh()(self)
     def sigmoid(self): return Sigmoid()(self)
     def softplus(self): return Softplus()(self)
@@ -209,14 +182,8 @@ class Tensor:
     def leaky_relu(self, slope=0.01): return LeakyReLU(slope)(self)
 
 
-def _raw(x):
-    return x.data if isinstance(x, Tensor) else x
-
-
-def _unwrap_index(index):
-    if isinstance(index, tuple):
-        return tuple(_raw(i) for i in index)
-    return _raw(index)
+def _raw(x): return x.data if isinstance(x, Tensor) else x
+def _unwrap_index(i): return tuple(_raw(j) for j in i) if isinstance(i, tuple) else _raw(i)
 
 
 def _lift(x, like: Tensor) -> Tensor:
@@ -259,15 +226,13 @@ class Function:
             out.creator, out.requires_grad = self, True
         return out
 
-    def forward(self, *arrays):
+    def forward(self, *arrays):  # compute: raw arrays in, one raw array out
         raise NotImplementedError
 
-    def backward(self, gy: Tensor):
-        """Given dL/d(output), return dL/d(input) for each input (a Tensor, or None)."""
+    def backward(self, gy: Tensor):  # gradient: dL/d(output) in, dL/d(each input) out (or None)
         raise NotImplementedError
 
-    def __repr__(self):
-        return f"<{type(self).__name__}>"
+    def __repr__(self): return f"<{type(self).__name__}>"
 
 
 def _topological_order(outputs):
@@ -286,9 +251,8 @@ def _topological_order(outputs):
     return order
 
 
-def _backprop(outputs, grad_outputs, create_graph, keep=()):
-    """Push gradients from `outputs` to every tensor that needs one. Returns ({id: grad},
-    {id: leaf}); gradients of non-leaf tensors are dropped once used unless listed in `keep`."""
+def _seed_gradients(outputs, grad_outputs) -> dict:
+    """{id(output): dL/d(output)}: ones for a scalar output, else the caller's, shape-checked."""
     grads = {}
     for out, g in zip(outputs, grad_outputs):
         if not out.requires_grad:
@@ -303,8 +267,16 @@ def _backprop(outputs, grad_outputs, create_graph, keep=()):
         if g.shape != out.shape:
             raise ValueError(f"gradient of shape {g.shape} given for an output of shape {out.shape}")
         grads[id(out)] = grads[id(out)] + g if id(out) in grads else g
+    return grads
+
+
+def _backprop(outputs, grad_outputs, create_graph, keep=()):
+    """Push gradients from `outputs` to every tensor that needs one: go through the Functions in
+    reverse topological order and apply the chain rule. Returns ({id: grad}, {id: leaf});
+    gradients of non-leaf tensors are dropped once used unless listed in `keep`."""
+    grads = _seed_gradients(outputs, grad_outputs)
     keep = {id(t) for t in keep}
-    leaves = {}
+    leaves = {id(t): t for t in outputs if t.creator is None}  # a leaf output gets its seed
     with _set_grad_enabled(create_graph):
         for fn in reversed(_topological_order(outputs)):
             out = fn.output()
@@ -321,10 +293,17 @@ def _backprop(outputs, grad_outputs, create_graph, keep=()):
                 if t.creator is None:
                     leaves[id(t)] = t
                 grads[id(t)] = grads[id(t)] + gx if id(t) in grads else gx
-    for out in outputs:  # an output that is itself a leaf gets its seed gradient
-        if out.creator is None:
-            leaves[id(out)] = out
     return grads, leaves
+
+
+def _owned(g: Tensor, taken: set) -> Tensor:
+    """A leaf owns its .grad array, as in PyTorch: it takes a gradient's array as it is when
+    that is a fresh result (owns its memory, is not in `taken`: the caller's seed or another
+    leaf's), as PyTorch steals a buffer nobody else holds; anything else it copies."""
+    if g.data.flags.owndata and id(g.data) not in taken:
+        taken.add(id(g.data))
+        return g
+    return Tensor(g.data.copy())
 
 
 def grad(outputs, inputs, grad_outputs=None, create_graph=False, allow_unused=False):
@@ -361,29 +340,58 @@ def _count(shape, axis) -> int:
     return int(np.prod(shape)) // int(np.prod(_keepdims_shape(shape, axis)))
 
 
-def sum_to(x: Tensor, shape) -> Tensor:
-    """Sum x down to `shape` (undoes broadcasting); no-op when the shape already matches."""
-    return x if x.shape == tuple(shape) else SumTo(tuple(shape))(x)
+# ---------------------------------------------------------------- arithmetic
 
+class Add(Function):
+    """f(a,b) = a + b; df/da = df/db = 1"""
+    def forward(self, a, b): return a + b
+    def backward(self, gy):
+        a, b = self.inputs
+        return sum_to(gy, a.shape), sum_to(gy, b.shape)
 
-def broadcast_to(x: Tensor, shape) -> Tensor:
-    return x if x.shape == tuple(shape) else BroadcastTo(tuple(shape))(x)
+class Mul(Function):
+    """f(a,b) = a*b; df/da = b, df/db = a"""
+    def forward(self, a, b): return a * b
+    def backward(self, gy):
+        a, b = self.inputs
+        return (sum_to(gy * b, a.shape) if self.needs[0] else None,
+                sum_to(gy * a, b.shape) if self.needs[1] else None)
 
+class Div(Function):
+    """f(a,b) = a/b; df/da = 1/b, df/db = -a/b^2"""
+    def forward(self, a, b): return a / b
+    def backward(self, gy):
+        a, b = self.inputs
+        ga = gy / b
+        return (sum_to(ga, a.shape) if self.needs[0] else None,
+                sum_to(-ga * a / b, b.shape) if self.needs[1] else None)
 
-def matmul(a: Tensor, b: Tensor, transpose_a: bool = False, transpose_b: bool = False) -> Tensor:
-    """a @ b with NumPy's rules: batched and broadcast; 1-D operands become a row/column.
-    transpose_a/transpose_b swap the last two axes of a/b first without copying them or adding
-    a Transpose step, e.g. matmul(x, W, transpose_b=True) = x @ W.T (what Linear computes)."""
-    if transpose_a or transpose_b:
-        if a.ndim < 2 or b.ndim < 2:
-            raise ValueError(f"matmul: transposed operands must be at least 2-D, got shapes "
-                             f"{a.shape} and {b.shape}")
-        ka, kb = a.shape[-2 if transpose_a else -1], b.shape[-1 if transpose_b else -2]
-        if ka != kb:
-            raise ValueError(f"matmul: cannot multiply shapes {a.shape}{'.T' * transpose_a} and "
-                             f"{b.shape}{'.T' * transpose_b}: inner dimensions {ka} and {kb} "
-                             "differ")
-        return MatMul(transpose_a, transpose_b)(a, b)
+class Pow(Function):
+    """f(a,b) = a^b; df/da = b*a^(b-1), df/db = a^b*log(a), taken as 0 at a = 0 (as PyTorch)"""
+    def forward(self, a, b): return a ** b
+    def backward(self, gy):
+        a, b = self.inputs
+        ga = sum_to(gy * b * a ** (b - 1), a.shape) if self.needs[0] else None
+        gb = None
+        if self.needs[1]:  # log(a + [a = 0]) is log(a), except 0 where 0^b * log(0) would be NaN
+            gb = sum_to(gy * a ** b * (a + Tensor((a.data == 0).astype(a.dtype))).log(), b.shape)
+        return ga, gb
+
+def abs(x):  # noqa: A001 (mirrors numpy.abs)
+    """|x| = x * sign(x) with sign(x) a constant, so d|x|/dx = sign(x) (0 at 0)"""
+    x = as_tensor(x)
+    return x * Tensor(backend.get_array_module(x.data).sign(x.data))
+
+class MatMul(Function):
+    """f(A,B) = A@B (batched, broadcast); df/dA = G@B^T, df/dB = A^T@G"""
+    def forward(self, a, b): return a @ b
+    def backward(self, gy):
+        a, b = self.inputs
+        return (sum_to(gy @ b.swapaxes(-1, -2), a.shape) if self.needs[0] else None,
+                sum_to(a.swapaxes(-1, -2) @ gy, b.shape) if self.needs[1] else None)
+
+def matmul(a: Tensor, b: Tensor) -> Tensor:
+    """a @ b with NumPy's rules: batched and broadcast; 1-D operands become a row/column."""
     if a.ndim == 0 or b.ndim == 0:
         raise ValueError(f"matmul: operands must be at least 1-D, got shapes {a.shape} and {b.shape}")
     if a.shape[-1] != b.shape[-2 if b.ndim > 1 else 0]:  # name the shapes the caller gave
@@ -398,145 +406,33 @@ def matmul(a: Tensor, b: Tensor, transpose_a: bool = False, transpose_b: bool = 
     return MatMul()(a, b)
 
 
-# ---------------------------------------------------------------- arithmetic
-
-
-class Add(Function):
-    """f(a,b) = a + b; df/da = df/db = 1"""
-    def forward(self, a, b): return a + b
-
-    def backward(self, gy):
-        a, b = self.inputs
-        return sum_to(gy, a.shape), sum_to(gy, b.shape)
-
-
-class Sub(Function):
-    """f(a,b) = a - b; df/da = 1, df/db = -1"""
-    def forward(self, a, b): return a - b
-
-    def backward(self, gy):
-        a, b = self.inputs
-        return sum_to(gy, a.shape), sum_to(-gy, b.shape)
-
-
-class Mul(Function):
-    """f(a,b) = a*b; df/da = b, df/db = a"""
-    def forward(self, a, b): return a * b
-
-    def backward(self, gy):
-        a, b = self.inputs
-        return (sum_to(gy * b, a.shape) if self.needs[0] else None,
-                sum_to(gy * a, b.shape) if self.needs[1] else None)
-
-
-class Div(Function):
-    """f(a,b) = a/b; df/da = 1/b, df/db = -a/b^2"""
-    def forward(self, a, b): return a / b
-
-    def backward(self, gy):
-        a, b = self.inputs
-        ga = gy / b
-        return (sum_to(ga, a.shape) if self.needs[0] else None,
-                sum_to(-ga * a / b, b.shape) if self.needs[1] else None)
-
-
-class Pow(Function):
-    """f(a,b) = a^b; df/da = b*a^(b-1), df/db = a^b*log(a), taken as 0 at a = 0 (as PyTorch)"""
-    def forward(self, a, b): return a ** b
-
-    def backward(self, gy):
-        a, b = self.inputs
-        ga = sum_to(gy * b * a ** (b - 1), a.shape) if self.needs[0] else None
-        gb = None
-        if self.needs[1]:  # log(a + [a = 0]) is log(a), except 0 where 0^b * log(0) would be NaN
-            gb = sum_to(gy * a ** b * (a + Tensor((a.data == 0).astype(a.dtype))).log(), b.shape)
-        return ga, gb
-
-
-class Neg(Function):
-    """f(x) = -x; df/dx = -1"""
-    def forward(self, x): return -x
-    def backward(self, gy): return (-gy,)
-
-
-class MatMul(Function):
-    """f(A,B) = op(A)@op(B) (batched, broadcast), op swapping the last two axes where asked (as
-    BLAS's transa/transb: a transposed operand is never copied); df/dA = G@op(B)^T (transposed
-    back when op(A) = A^T), df/dB = op(A)^T@G (likewise), themselves MatMuls with flags"""
-    def __init__(self, ta: bool = False, tb: bool = False):
-        self.ta, self.tb = ta, tb
-
-    def forward(self, a, b):
-        a = a.swapaxes(-1, -2) if self.ta else a
-        b = b.swapaxes(-1, -2) if self.tb else b
-        if a.shape[-1] != b.shape[-2]:
-            raise ValueError(f"cannot multiply: inner dimensions {a.shape[-1]} and {b.shape[-2]}"
-                             " differ (A is (..., n, k), B must be (..., k, m))")
-        return a @ b
-
-    def backward(self, gy):
-        a, b = self.inputs
-        ta, tb = self.ta, self.tb
-        # MatMul(tb, True)(b, gy) = op(B) G^T = (G op(B)^T)^T: dA itself when op(A) = A^T, and
-        # for an A that is a transposed view (x.T @ ...) dA in A's own layout once swapped back;
-        # likewise for B. Mixed layouts make every later elementwise op on a gradient
-        # (accumulation, the optimizer) ~4x slower, so gradients follow their input's layout.
-        ga = gb = None
-        if self.needs[0]:
-            ga = (MatMul(tb, True)(b, gy) if ta else
-                  MatMul(tb, True)(b, gy).swapaxes(-1, -2) if _transposed(a.data) else
-                  MatMul(False, not tb)(gy, b))
-        if self.needs[1]:
-            gb = (MatMul(True, ta)(gy, a) if tb else
-                  MatMul(True, ta)(gy, a).swapaxes(-1, -2) if _transposed(b.data) else
-                  MatMul(not ta, False)(a, gy))
-        return (None if ga is None else sum_to(ga, a.shape),
-                None if gb is None else sum_to(gb, b.shape))
-
-
-def _transposed(x) -> bool:
-    """A 2-D array laid out column-major, e.g. the view W.T of a row-major W."""
-    return x.ndim == 2 and x.flags.f_contiguous and not x.flags.c_contiguous
-
-
 # ---------------------------------------------------------------- elementwise functions
-
 
 class Exp(Function):
     """f(x) = e^x; df/dx = e^x"""
     def forward(self, x): return backend.get_array_module(x).exp(x)
     def backward(self, gy): return (gy * self.output(),)
-
+def exp(x): return Exp()(as_tensor(x))
 
 class Log(Function):
     """f(x) = ln x; df/dx = 1/x"""
     def forward(self, x): return backend.get_array_module(x).log(x)
     def backward(self, gy): return (gy / self.inputs[0],)
-
+def log(x): return Log()(as_tensor(x))
 
 class Sqrt(Function):
     """f(x) = sqrt(x); df/dx = 1/(2 sqrt(x))"""
     def forward(self, x): return backend.get_array_module(x).sqrt(x)
     def backward(self, gy): return (gy / (2 * self.output()),)
-
-
-class Abs(Function):
-    """f(x) = |x|; df/dx = sign(x) (0 at 0)"""
-    def forward(self, x): return backend.get_array_module(x).abs(x)
-
-    def backward(self, gy):
-        x = self.inputs[0].data
-        return (gy * Tensor(backend.get_array_module(x).sign(x)),)
-
+def sqrt(x): return Sqrt()(as_tensor(x))
 
 class Tanh(Function):
     """f(x) = tanh(x); df/dx = 1 - tanh(x)^2"""
     def forward(self, x): return backend.get_array_module(x).tanh(x)
-
     def backward(self, gy):
         y = self.output()
         return (gy * (1 - y * y),)
-
+def tanh(x): return Tanh()(as_tensor(x))
 
 class Sigmoid(Function):
     """f(x) = 1/(1+e^-x); df/dx = f(x)(1-f(x)). Written with e^-|x| so it never overflows."""
@@ -544,115 +440,99 @@ class Sigmoid(Function):
         xp = backend.get_array_module(x)
         e = xp.exp(-xp.abs(x))
         return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
-
     def backward(self, gy):
         y = self.output()
         return (gy * y * (1 - y),)
-
+def sigmoid(x): return Sigmoid()(as_tensor(x))
 
 class Softplus(Function):
     """f(x) = log(1+e^x) = max(x,0) + log1p(e^-|x|); df/dx = sigmoid(x)"""
     def forward(self, x):
         xp = backend.get_array_module(x)
         return xp.maximum(x, 0) + xp.log1p(xp.exp(-xp.abs(x)))
-
     def backward(self, gy): return (gy * Sigmoid()(self.inputs[0]),)
-
+def softplus(x): return Softplus()(as_tensor(x))
 
 class LeakyReLU(Function):
     """f(x) = x if x > 0 else slope*x; df/dx = 1 if x > 0 else slope (slope at exactly 0)"""
-    def __init__(self, slope: float):
-        self.slope = slope
-
+    def __init__(self, slope: float): self.slope = slope
     def forward(self, x):
         xp = backend.get_array_module(x)
         if 0 <= self.slope <= 1:  # branch-free: np.where mispredicts on random signs (~15x slower)
             return xp.maximum(x, 0) if self.slope == 0 else xp.maximum(x, x * self.slope)
         return xp.where(x > 0, x, x * self.slope)
-
     def backward(self, gy):
         x = self.inputs[0].data
         xp = backend.get_array_module(x)
         if 0 <= self.slope <= 1:  # max(1 or 0, slope): the same mask without a branchy where
             return (gy * Tensor(xp.maximum((x > 0).astype(x.dtype), x.dtype.type(self.slope))),)
         return (gy * Tensor(xp.where(x > 0, 1, self.slope).astype(x.dtype)),)
+def relu(x): return LeakyReLU(0.0)(as_tensor(x))
+def leaky_relu(x, slope=0.01): return LeakyReLU(slope)(as_tensor(x))
 
 
 # ---------------------------------------------------------------- reductions
 
-
 class Sum(Function):
     """f(x) = sum of x over axis; df/dx = 1 (the gradient is broadcast back)"""
     def __init__(self, axis=None, keepdims=False):
-        self.axis = tuple(axis) if isinstance(axis, list) else axis
-        self.keepdims = keepdims
-
+        self.axis, self.keepdims = tuple(axis) if isinstance(axis, list) else axis, keepdims
     def forward(self, x): return x.sum(axis=self.axis, keepdims=self.keepdims)
-
     def backward(self, gy):
         shape = self.inputs[0].shape
         return (broadcast_to(gy.reshape(_keepdims_shape(shape, self.axis)), shape),)
-
+def sum(x, axis=None, keepdims=False): return Sum(axis, keepdims)(as_tensor(x))  # noqa: A001
+def mean(x, axis=None, keepdims=False): return as_tensor(x).mean(axis, keepdims)
 
 class Max(Function):
     """f(x) = max of x over axis; df/dx = 1 at the maximum, shared equally between ties"""
     def __init__(self, axis=None, keepdims=False):
-        self.axis = tuple(axis) if isinstance(axis, list) else axis
-        self.keepdims = keepdims
-
+        self.axis, self.keepdims = tuple(axis) if isinstance(axis, list) else axis, keepdims
     def forward(self, x):
         if x.size == 0:
             raise ValueError("max of an empty tensor")
         return x.max(axis=self.axis, keepdims=self.keepdims)
-
     def backward(self, gy):
         x = self.inputs[0].data
         kshape = _keepdims_shape(x.shape, self.axis)
         hit = x == self.output().data.reshape(kshape)
         share = hit / hit.sum(axis=self.axis, keepdims=True)
         return (broadcast_to(gy.reshape(kshape), x.shape) * Tensor(share.astype(x.dtype)),)
+def max(x, axis=None, keepdims=False): return Max(axis, keepdims)(as_tensor(x))  # noqa: A001
+def min(x, axis=None, keepdims=False): return as_tensor(x).min(axis, keepdims)  # noqa: A001
 
 
 # ---------------------------------------------------------------- movement
 
-
 class Reshape(Function):
     """f(x) = x viewed with a new shape; the gradient is reshaped back"""
-    def __init__(self, shape):
-        self.shape = shape
-
+    def __init__(self, shape): self.shape = shape
     def forward(self, x): return x.reshape(self.shape)
     def backward(self, gy): return (gy.reshape(self.inputs[0].shape),)
-
+def reshape(x, shape): return as_tensor(x).reshape(shape)
 
 class Transpose(Function):
     """f(x) = x with axes permuted; the gradient is permuted back"""
-    def __init__(self, axes=None):
-        self.axes = axes
-
+    def __init__(self, axes=None): self.axes = axes
     def forward(self, x): return x.transpose(self.axes)
-
     def backward(self, gy):
         if self.axes is None:
             return (gy.transpose(),)
         # NumPy accepts negative axes; argsort needs them normalised to invert the permutation
         return (gy.transpose(tuple(np.argsort([a % gy.ndim for a in self.axes]))),)
-
+def transpose(x, axes=None): return as_tensor(x).transpose(axes or ())
 
 class BroadcastTo(Function):
     """f(x) = x repeated along broadcast axes; df/dx sums over them"""
-    def __init__(self, shape):
-        self.shape = shape
-
+    def __init__(self, shape): self.shape = shape
     def forward(self, x): return backend.get_array_module(x).broadcast_to(x, self.shape)
     def backward(self, gy): return (sum_to(gy, self.inputs[0].shape),)
-
+def broadcast_to(x: Tensor, shape) -> Tensor:
+    return x if x.shape == tuple(shape) else BroadcastTo(tuple(shape))(x)
 
 class SumTo(Function):
     """f(x) = x summed down to a broadcast-compatible shape; the gradient is broadcast back"""
-    def __init__(self, shape):
-        self.shape = shape
-
+    def __init__(self, shape): self.shape = shape
     def forward(self, x):
         lead = x.ndim - len(self.shape)
         if lead < 0:
@@ -661,9 +541,10 @@ class SumTo(Function):
         y = x.sum(axis=kept, keepdims=True) if kept else x
         # summing the leading axes away (not keepdims + reshape) gives a fresh array, not a view
         return y.sum(axis=tuple(range(lead))) if lead else y.reshape(self.shape)
-
     def backward(self, gy): return (broadcast_to(gy, self.inputs[0].shape),)
-
+def sum_to(x: Tensor, shape) -> Tensor:
+    """Sum x down to `shape` (undoes broadcasting); no-op when the shape already matches."""
+    return x if x.shape == tuple(shape) else SumTo(tuple(shape))(x)
 
 def _is_basic_index(index) -> bool:
     """Slices, ints, None and Ellipsis only: such an index never selects one element twice."""
@@ -671,25 +552,19 @@ def _is_basic_index(index) -> bool:
     return all(i is None or i is Ellipsis or isinstance(i, (slice, int, np.integer))
                or (hasattr(i, "dtype") and i.dtype == bool) for i in items)
 
-
 class GetItem(Function):
     """f(x) = x[index] (basic or integer-array); df/dx scatters the gradient back, adding
     up repeated indices"""
-    def __init__(self, index):
-        self.index = index
-
+    def __init__(self, index): self.index = index
     def forward(self, x): return x[self.index]
-
     def backward(self, gy):
         x = self.inputs[0]
         return (GetItemGrad(self.index, x.shape, x.dtype)(gy),)
-
 
 class GetItemGrad(Function):
     """f(g) = zeros(shape) with g added at index; its gradient is gg[index]"""
     def __init__(self, index, shape, dtype):
         self.index, self.shape, self.dtype = index, shape, dtype
-
     def forward(self, g):
         out = backend.get_array_module(g).zeros(self.shape, dtype=self.dtype)
         if _is_basic_index(self.index):
@@ -697,23 +572,16 @@ class GetItemGrad(Function):
         else:
             backend.scatter_add(out, self.index, g)
         return out
-
     def backward(self, ggx): return (GetItem(self.index)(ggx),)
-
 
 class ToDevice(Function):
     """f(x) = x copied to another device; the gradient is copied back"""
-    def __init__(self, device):
-        self.device = device
-
+    def __init__(self, device): self.device = device
     def forward(self, x): return backend.to_device(x, self.device)
     def backward(self, gy): return (gy.to(self.inputs[0].device),)
 
-
 class Cast(Function):
     """f(x) = x converted to another dtype; the gradient is converted back"""
-    def __init__(self, dtype):
-        self.dtype = dtype
-
+    def __init__(self, dtype): self.dtype = dtype
     def forward(self, x): return x.astype(self.dtype)
     def backward(self, gy): return (gy.astype(self.inputs[0].dtype),)

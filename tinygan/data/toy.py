@@ -42,7 +42,7 @@ class GaussianMixture:
     def sample(self, n: int, rng=None, device=None, dtype=np.float32) -> Tensor:
         """n samples as a (n, dim) Tensor. Component k is picked by inverse CDF on a uniform
         draw (CuPy's Generator has no choice()), then mean_k + std_k * normal noise."""
-        device = backend.default_device() if device is None else backend.check_device(device)
+        device = backend.resolve_device(device)
         rng = generator(device) if rng is None else rng
         noise = rng.standard_normal((n, self.dim), dtype=np.float64)
         xp = backend.get_array_module(noise)

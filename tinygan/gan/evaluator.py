@@ -4,12 +4,9 @@ No Inception network can be downloaded here, and none is needed: a small LeNet-s
 (LeCun et al. 1998), trained with tinygan itself, judges the samples. Its weights ship as
 tinygan/assets/mnist_lenet.npz (a tg.save checkpoint, about 470 KB) whose SHA-256 is recorded
 below; loading refuses a file whose checksum differs. `train_classifier` (or
-`python -m tinygan.gan.evaluator --train`) retrains it from scratch with a fixed seed.
-
-Data. Only MNIST's 10,000-digit test split is assumed to be present, so `mnist_split` divides it,
-with a fixed seed, into 8,500 digits to train on (the classifier here, and the GANs in
-tinygan.gan.mnist_experiments) and 1,500 held-out digits that neither ever sees. The held-out
-digits measure the classifier's accuracy and are the real reference for the metrics.
+`tinygan classifier --train`) retrains it from scratch with a fixed seed, on the 8,500
+training digits of tinygan.data.digits.mnist_split; the 1,500 held-out digits measure its
+accuracy and are the real reference for the metrics.
 
 Metrics (tinygan.metrics does the arithmetic), for images (N, 1, 28, 28) in [-1, 1]:
 - classifier score: the Inception-score formula with this classifier (1 to 10; the held-out
@@ -22,7 +19,6 @@ Metrics (tinygan.metrics does the arithmetic), for images (N, 1, 28, 28) in [-1,
 """
 from __future__ import annotations
 
-import argparse
 import hashlib
 import logging
 import math
@@ -36,6 +32,7 @@ from .. import backend, metrics
 from .. import functional as F
 from .. import nn
 from ..creation import manual_seed
+from ..data.digits import Split, mnist_split, shift_augment
 from ..io import load as load_checkpoint
 from ..io import save as save_checkpoint
 from ..optim import Adam
@@ -46,70 +43,11 @@ log = logging.getLogger(__name__)
 ASSET = Path(__file__).resolve().parents[1] / "assets" / "mnist_lenet.npz"
 #: SHA-256 of the committed weights; retraining writes a new file with a new checksum
 CLASSIFIER_SHA256 = "eb6d9b1dcc1923c94c8fa4d6414b5b18057e910f243b51dbcb77d37cd043df1e"
-SPLIT_SEED = 20140610  # the day Goodfellow et al. posted the GAN paper; any fixed number works
-HELDOUT = 1500
 NUM_CLASSES = 10
 
 
 class ClassifierChecksumError(ValueError):
     """The classifier weights on disk are not the ones whose checksum is recorded."""
-
-
-# ---------------------------------------------------------------------------------------------
-# Data: the fixed split of the test digits
-# ---------------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Split:
-    """The digits, float32 (N, 1, 28, 28) in [-1, 1], with uint8 labels (N,)."""
-    train_images: np.ndarray
-    train_labels: np.ndarray
-    heldout_images: np.ndarray
-    heldout_labels: np.ndarray
-    source: str
-
-
-def split_digits(images: np.ndarray, labels: np.ndarray, heldout: int = HELDOUT,
-                 seed: int = SPLIT_SEED, source: str = "given digits") -> Split:
-    """Shuffle with `seed` and keep the last `heldout` digits apart."""
-    if len(images) != len(labels) or not 0 < heldout < len(images):
-        raise ValueError(f"cannot hold out {heldout} of {len(images)} images ({len(labels)} "
-                         "labels): need as many labels as images and 0 < heldout < N")
-    order = np.random.default_rng(seed).permutation(len(images))
-    train, held = order[:-heldout], order[-heldout:]
-    return Split(images[train], labels[train], images[held], labels[held], source)
-
-
-def mnist_split(data_dir=None, heldout: int = HELDOUT, seed: int = SPLIT_SEED) -> Split:
-    """MNIST's 10,000 test digits split into 8,500 to train on and 1,500 held out (fixed seed).
-    The held-out part is the same whatever else is installed; the train split (60,000), when
-    present, is not used here."""
-    from ..data import mnist
-
-    images, labels = mnist.load("test", data_dir)
-    split = split_digits(mnist.to_gan_range(images), labels, heldout, seed,
-                         source=f"MNIST test split: {len(images) - heldout} train / {heldout} "
-                                f"held out (seed {seed})")
-    log.info("%s", split.source)
-    return split
-
-
-def shift_augment(images: np.ndarray, rng, max_shift: int = 2) -> np.ndarray:
-    """Each image moved by its own random (dy, dx) in [-max_shift, max_shift]^2, the uncovered
-    border filled with the background value -1 (small translations: the cheapest augmentation
-    that helps a digit classifier generalise)."""
-    n, c, h, w = images.shape
-    s = max_shift
-    padded = np.full((n, c, h + 2 * s, w + 2 * s), -1.0, dtype=images.dtype)
-    padded[:, :, s:s + h, s:s + w] = images
-    dy, dx = rng.integers(0, 2 * s + 1, n), rng.integers(0, 2 * s + 1, n)
-    out = np.empty_like(images)
-    for oy in range(2 * s + 1):  # one slice per offset pair: 25 copies instead of N
-        for ox in range(2 * s + 1):
-            pick = np.flatnonzero((dy == oy) & (dx == ox))
-            if pick.size:
-                out[pick] = padded[pick, :, oy:oy + h, ox:ox + w]
-    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -142,14 +80,6 @@ class LeNet(nn.Module):
 
     def forward(self, x):
         return self.head(self.dropout(self.features(x)))
-
-
-def cross_entropy(logits: Tensor, labels: np.ndarray) -> Tensor:
-    """-mean log softmax(logits)[label], with the label picked by a one-hot product (no
-    scatter in the backward pass)."""
-    xp = backend.get_array_module(logits.data)
-    onehot = xp.eye(logits.shape[1], dtype=logits.dtype)[xp.asarray(labels, dtype=np.int64)]
-    return -(F.log_softmax(logits, axis=1) * Tensor(onehot)).sum(axis=1).mean()
 
 
 def _batches(n: int, size: int):
@@ -206,7 +136,7 @@ def train_classifier(split: Split | None = None, epochs: int = 30, batch_size: i
         running = None
         for part in _batches(len(x), batch_size):
             opt.lr = lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * step / total)))
-            loss = cross_entropy(model(Tensor(xs[part])), y[order][part])
+            loss = F.cross_entropy(model(Tensor(xs[part])), y[order][part])
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -241,8 +171,8 @@ def load_classifier(path=None, sha256: str | None = None, device: str = "cpu") -
     path = ASSET if path is None else Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"evaluation classifier weights not found at {path}; train them "
-                                "with `python -m tinygan.gan.evaluator --train` (10-15 "
-                                "minutes of CPU; needs the MNIST test split)")
+                                "with `tinygan classifier --train` (10-15 minutes of "
+                                "CPU; needs the MNIST test split)")
     expected = CLASSIFIER_SHA256 if sha256 is None else sha256
     if expected is not False:
         actual = sha256_of(path)
@@ -250,7 +180,7 @@ def load_classifier(path=None, sha256: str | None = None, device: str = "cpu") -
             raise ClassifierChecksumError(
                 f"{path}: SHA-256 {actual} does not match the recorded {expected}. The weights "
                 "were changed or corrupted; restore the file (git checkout), or retrain with "
-                "`python -m tinygan.gan.evaluator --train` and record the checksum it prints "
+                "`tinygan classifier --train` and record the checksum it prints "
                 "(or pass sha256=False to load a file you trained yourself)")
     model = LeNet()
     model.load_state_dict(load_checkpoint(path))
@@ -349,38 +279,3 @@ class Evaluator:
             return None
         return float(np.mean(self.reference_probs.argmax(axis=1) ==
                              np.asarray(self.reference_labels)))
-
-
-# ---------------------------------------------------------------------------------------------
-# Retraining from the command line
-# ---------------------------------------------------------------------------------------------
-
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description="Train or check the evaluation classifier.")
-    parser.add_argument("--train", action="store_true", help="retrain from scratch and save")
-    parser.add_argument("--out", default=str(ASSET), help="where to write the weights")
-    parser.add_argument("--epochs", type=int, default=30)
-    parser.add_argument("--dropout", type=float, default=0.1)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--data-dir", default=None)
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    split = mnist_split(args.data_dir)
-    if args.train:
-        def progress(epoch, info):
-            log.info("epoch %d/%d  loss %.4f", epoch + 1, args.epochs, info["epoch_loss"][-1])
-        model, info = train_classifier(split, epochs=args.epochs, seed=args.seed,
-                                       dropout=args.dropout, progress=progress)
-        digest = save_classifier(model, args.out, info)
-        log.info("held-out accuracy %.4f on %d digits; wrote %s", info["heldout_accuracy"],
-                 len(split.heldout_images), args.out)
-        log.info("SHA-256 %s (record it as CLASSIFIER_SHA256 in %s)", digest, __file__)
-        return 0
-    model = load_classifier(args.out if args.out != str(ASSET) else None)
-    log.info("held-out accuracy %.4f", accuracy(model, split.heldout_images,
-                                                split.heldout_labels))
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -1,4 +1,5 @@
-"""The three classic image GANs for 28x28 digits, as generator/discriminator Module pairs.
+"""The networks of tinygan's experiments: the three classic image GANs for 28x28 digits as
+generator/discriminator Module pairs, and the small MLPs of the 1D and 2D toys.
 
 - MLP GAN (Goodfellow et al. 2014's fully connected nets): G 100 -> 500 -> 500 -> 784 -> 28x28,
   D 784 -> 500 -> 500 -> 1.
@@ -7,6 +8,10 @@
   every weight drawn from N(0, 0.02^2).
 - Conditional GAN (Mirza & Osindero 2014): the one-hot label y is joined to z at G's input and to
   the image at D's input, so G learns p(x | y) and can be asked for a chosen digit.
+
+- Toy MLPs: `mlp(sizes)`, `ToyDiscriminator` (an MLP with a `features` view for feature
+  matching and an optional minibatch-discrimination layer), and the fixed-scale input layers
+  `Scale`, `Standardize` and `MinibatchStd`.
 
 Every discriminator returns logits (N, 1); D(x) = sigmoid(logit), as tinygan.gan.losses expects.
 Images are (N, 1, 28, 28) in [-1, 1] (tanh's range, see tinygan.data.mnist.to_gan_range).
@@ -23,6 +28,7 @@ from .. import backend, init
 from .. import nn
 from ..ops import concatenate
 from ..tensor import Tensor
+from .remedies import MinibatchDiscrimination
 
 Z_DIM = 100
 NUM_CLASSES = 10
@@ -257,3 +263,89 @@ def conditional_gan(z_dim: int = Z_DIM, hidden: int = 500, batch_norm: bool = Tr
 def count_parameters(module: nn.Module) -> int:
     """Number of trainable numbers in a module."""
     return sum(p.numel() for p in module.parameters())
+
+
+# ---------------------------------------------------------------------------------------------
+# The toys' MLPs
+# ---------------------------------------------------------------------------------------------
+
+def mlp(sizes, act=nn.ReLU) -> nn.Sequential:
+    """Linear layers of the given sizes with act() between them (none after the last)."""
+    layers = []
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append(nn.Linear(a, b))
+        if i < len(sizes) - 2:
+            layers.append(act())
+    return nn.Sequential(*layers)
+
+
+class Scale(nn.Module):
+    """y = factor * x with a fixed factor (no parameter): puts a model's inputs or outputs in
+    the data's units."""
+
+    def __init__(self, factor: float):
+        self.factor = float(factor)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x if self.factor == 1.0 else x * self.factor
+
+    def extra_repr(self):
+        return f"factor={self.factor}"
+
+
+class Standardize(nn.Module):
+    """x -> (x - mean) / std with fixed numbers: the data's own scale, so that D's first-layer
+    units, each bending D's curve once at x = -b/w, start out bending where the data are."""
+
+    def __init__(self, mean: float, std: float):
+        self.mean, self.std = mean, std
+
+    def forward(self, x):
+        return (x - self.mean) / self.std
+
+    def extra_repr(self):
+        return f"mean={self.mean}, std={self.std}"
+
+
+class MinibatchStd(nn.Module):
+    """Appends the spread of the whole minibatch to every sample (Karras et al. 2018): x (m, d)
+    -> [x, s] (m, d + 1), s = the batch's standard deviation averaged over features. A per-sample
+    D can miss a generator that is too narrow; with s it sees a batch's spread directly.
+    `fixed_std`, when set, replaces the batch's own s (to draw D(x) as it judges one batch)."""
+
+    def __init__(self):
+        self.fixed_std = None
+
+    def forward(self, x):
+        if self.fixed_std is None:
+            s = (x.var(axis=0, keepdims=True) + 1e-8).sqrt().mean(axis=1, keepdims=True)  # (1, 1)
+        else:
+            s = Tensor(backend.get_array_module(x.data).full((1, 1), self.fixed_std, x.dtype))
+        return concatenate([x, s.broadcast_to((x.shape[0], 1))], axis=1)        # (m, d + 1)
+
+
+class ToyDiscriminator(nn.Module):
+    """x (N, in_dim) -> x * input_scale -> body (N, hidden) [-> minibatch discrimination
+    (N, hidden + B)] -> logit (N, 1). `features(x)` is the body's output (what feature
+    matching matches)."""
+
+    def __init__(self, in_dim: int, hidden: int, depth: int, minibatch: tuple | None = None,
+                 rng=None, input_scale: float = 1.0):
+        self.input_scale = Scale(input_scale)
+        self.body = mlp([in_dim] + [hidden] * depth, act=lambda: nn.LeakyReLU(0.2))
+        self.body_act = nn.LeakyReLU(0.2)
+        self.minibatch = None
+        width = hidden
+        if minibatch is not None:
+            self.minibatch = MinibatchDiscrimination(hidden, *minibatch, rng=rng)
+            width = self.minibatch.out_features
+        self.head = nn.Linear(width, 1)
+
+    def features(self, x: Tensor) -> Tensor:
+        return self.body_act(self.body(self.input_scale(x)))         # (N, hidden)
+
+    def forward(self, x: Tensor) -> Tensor:
+        h = self.features(x)
+        if self.minibatch is not None:
+            h = self.minibatch(h)                                    # (N, hidden + B)
+        return self.head(h)                                          # (N, 1)

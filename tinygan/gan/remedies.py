@@ -1,27 +1,24 @@
-"""Remedies for mode collapse from the GAN literature, each a small module or loss that plugs
-into the Algorithm-1 trainer (tinygan.gan.trainer) without changing it:
+"""Remedies for mode collapse from the GAN literature, each a small module, loss or trainer hook
+that plugs into the Algorithm-1 trainer (tinygan.gan.trainer) without changing its loop:
 
 - MinibatchDiscrimination (Salimans et al. 2016, sec. 3.2): D sees how close each sample is to
   the others in its minibatch, so a collapsed batch is easy to spot.
-- feature_matching (Salimans et al. 2016, sec. 3.1): G matches the mean of D's features on real
+- FeatureMatching (Salimans et al. 2016, sec. 3.1): G matches the mean of D's features on real
   data instead of fooling D's last layer.
 - Packed / pack (PacGAN, Lin et al. 2018): D judges m samples at once, concatenated.
-- unrolled_generator_loss / RemedyTrainer(unroll_steps=k) (Metz et al. 2017): G's loss is taken
-  against D after k more (simulated) D updates, differentiated through those updates.
+- unrolled_generator_loss / UnrolledTrainer (Metz et al. 2017): G's loss is taken against D
+  after k more (simulated) D updates, differentiated through those updates.
 - one_sided_label_smoothing (Salimans et al. 2016, sec. 3.4): real targets 1 -> 0.9, fakes stay 0.
 - HistoricalAverage (Salimans et al. 2016, sec. 3.3): penalty ||theta - mean of past thetas||^2.
-- InstanceNoise (Sonderby et al. 2017; Arjovsky & Bottou 2017): Gaussian noise on D's inputs,
-  annealed to zero.
-- EMA (Yazici et al. 2019): an exponential moving average of G's weights, the generator one
-  evaluates. Not a remedy for collapse, but it sharpens samples (precision) at no training cost.
+- InstanceNoise + AnnealNoise (Sonderby et al. 2017; Arjovsky & Bottou 2017): Gaussian noise on
+  D's inputs, annealed to zero.
 
-RemedyTrainer is the Trainer plus what a loss hook cannot do: unrolled generator steps and
-callbacks before/after every iteration (instance-noise annealing, EMA updates).
+The EMA of G's weights, which every toy method evaluates, is a hook of its own
+(tinygan.gan.hooks.EMA): not a remedy for collapse, but it sharpens samples at no training cost.
 """
 from __future__ import annotations
 
 import contextlib
-import copy
 
 import numpy as np
 
@@ -31,13 +28,13 @@ from ..nn import Module, Parameter
 from ..ops import concatenate
 from ..tensor import Tensor, grad, no_grad
 from . import losses
-from .trainer import Trainer, frozen
+from .trainer import Hook, Trainer
 
 __all__ = ["MinibatchDiscrimination", "feature_matching_loss", "FeatureMatching",
            "zero_generator_loss", "pack",
            "Packed", "parameter_slots", "functional_call", "unrolled_generator_loss",
-           "one_sided_label_smoothing", "HistoricalAverage", "InstanceNoise", "EMA",
-           "RemedyTrainer"]
+           "one_sided_label_smoothing", "HistoricalAverage", "InstanceNoise", "AnnealNoise",
+           "UnrolledTrainer"]
 
 
 # ---------------------------------------------------------------- minibatch discrimination
@@ -67,7 +64,7 @@ class MinibatchDiscrimination(Module):
                              f"None, got {group_size!r}")
         self.in_features, self.num_kernels, self.kernel_dim = in_features, num_kernels, kernel_dim
         self.group_size = group_size
-        device = backend.default_device() if device is None else backend.check_device(device)
+        device = backend.resolve_device(device)
         xp = backend.xp_for(device)
         self.T = Parameter(xp.zeros((in_features, num_kernels * kernel_dim),
                                     dtype=np.float32 if dtype is None else dtype))
@@ -111,9 +108,9 @@ def feature_matching_loss(real_features: Tensor, fake_features: Tensor) -> Tenso
     return (d * d).sum()
 
 
-class FeatureMatching:
-    """A g_extra hook for the trainer: weight * feature_matching_loss(f(x), f(G(z))), f =
-    `features(x)` (for a tinygan.gan.toy2d discriminator, D.features). Real samples are drawn
+class FeatureMatching(Hook):
+    """A trainer hook adding weight * feature_matching_loss(f(x), f(G(z))) to G's loss, f =
+    `features(x)` (for tinygan.gan.models.ToyDiscriminator, D.features). Real samples are drawn
     from the trainer's data with its generator, outside the graph. To *replace* G's objective
     as Salimans et al. do, pair it with `zero_generator_loss` (see `objective`)."""
 
@@ -122,7 +119,7 @@ class FeatureMatching:
             raise ValueError(f"FeatureMatching: weight must be positive, got {weight}")
         self.features, self.weight = features, weight
 
-    def __call__(self, trainer, fake: Tensor, fake_logits: Tensor) -> Tensor:
+    def g_loss(self, trainer, fake: Tensor, fake_logits: Tensor) -> Tensor:
         real = trainer.data(len(fake), trainer.rng)
         with no_grad():  # D is frozen and x does not depend on G: a constant target
             target = self.features(real)
@@ -310,21 +307,25 @@ def one_sided_label_smoothing(real_target: float = 0.9, base="nonsaturating") ->
 # ---------------------------------------------------------------- historical averaging
 
 
-class HistoricalAverage:
+class HistoricalAverage(Hook):
     """Salimans et al. 2016, sec. 3.3: weight * sum_i ||theta_i - (1/t) sum_{s<=t} theta_i[s]||^2.
 
     update() folds the current parameters into the running mean (host-side, outside the graph);
-    penalty() is the term to add to the player's loss. As a trainer hook (d_extra or g_extra)
-    the object does both: it is called once per step, before that step's update. The penalty
-    and its gradient are zero when the parameters equal their historical mean."""
+    penalty() is the term to add to the player's loss. As a trainer hook it does both for the
+    `player` ("discriminator" or "generator") whose parameters it holds, once per step of that
+    player, before the step's update. The penalty and its gradient are zero when the parameters
+    equal their historical mean."""
 
-    def __init__(self, params, weight: float = 1e-3):
+    def __init__(self, params, weight: float = 1e-3, player: str = "discriminator"):
         self.params = list(params)
         if not self.params:
             raise ValueError("HistoricalAverage got no parameters")
         if not weight >= 0:
             raise ValueError(f"HistoricalAverage: weight must be non-negative, got {weight}")
-        self.weight = weight
+        if player not in ("discriminator", "generator"):
+            raise ValueError(f"HistoricalAverage: player must be 'discriminator' or 'generator', "
+                             f"got {player!r}")
+        self.weight, self.player = weight, player
         self.count = 0
         self.average = [p.data.copy() for p in self.params]
 
@@ -343,9 +344,26 @@ class HistoricalAverage:
             total = term if total is None else total + term
         return self.weight * total
 
-    def __call__(self, trainer=None, *args) -> Tensor:
+    def __call__(self) -> Tensor:
+        """update(), then penalty(): the term for this step"""
         self.update()
         return self.penalty()
+
+    def d_loss(self, trainer, *args):
+        return self() if self.player == "discriminator" else None
+
+    def g_loss(self, trainer, *args):
+        return self() if self.player == "generator" else None
+
+    def state_dict(self) -> dict:
+        return {"count": self.count,
+                "average": [backend.to_numpy(a).copy() for a in self.average]}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.count = int(state["count"])
+        device = backend.device_of(self.params[0].data)
+        self.average = [backend.to_device(np.array(a, dtype=p.dtype), device)
+                        for a, p in zip(state["average"], self.params)]
 
 
 # ---------------------------------------------------------------- instance noise
@@ -357,8 +375,8 @@ class InstanceNoise(Module):
     (Sonderby et al. 2017; Arjovsky & Bottou 2017). Noise blurs both distributions until they
     overlap, so D cannot separate them perfectly and G's gradients stay informative.
 
-    The trainer sets t through set_iteration (RemedyTrainer does it before every iteration).
-    In eval mode, or once std(t) = 0, D sees clean inputs."""
+    t is set through set_iteration, by the AnnealNoise hook before every iteration. In eval
+    mode, or once std(t) = 0, D sees clean inputs."""
 
     def __init__(self, discriminator: Module, std: float = 0.1, anneal_iterations: int = 1000,
                  seed=None, device=None):
@@ -368,7 +386,7 @@ class InstanceNoise(Module):
             raise ValueError(f"InstanceNoise: anneal_iterations must be >= 1, "
                              f"got {anneal_iterations}")
         self.discriminator, self.std, self.anneal_iterations = discriminator, std, anneal_iterations
-        device = backend.default_device() if device is None else backend.check_device(device)
+        device = backend.resolve_device(device)
         self.rng = backend.rng(seed, device)
         self.iteration = 0
 
@@ -392,53 +410,36 @@ class InstanceNoise(Module):
         return f"std={self.std}, anneal_iterations={self.anneal_iterations}"
 
 
-# ---------------------------------------------------------------- EMA of the generator
+class AnnealNoise(Hook):
+    """The trainer hook of an InstanceNoise D: tells it the iteration before every step (so its
+    std anneals), and checkpoints its random stream."""
+
+    def __init__(self, noise: InstanceNoise):
+        self.noise = noise
+
+    def before_step(self, trainer) -> None:
+        self.noise.set_iteration(trainer.iteration)
+
+    def state_dict(self) -> dict:
+        return {"rng": self.noise.rng.bit_generator.state, "iteration": self.noise.iteration}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.noise.rng.bit_generator.state = state["rng"]
+        self.noise.iteration = int(state["iteration"])
 
 
-class EMA:
-    """An exponential moving average of a module's parameters (and a copy of its buffers):
-    avg = d_t * avg + (1 - d_t) * theta after each update(), with d_t = min(decay,
-    (1 + t) / (10 + t)) so the first, random weights are forgotten quickly. `module` is the
-    averaged copy (eval mode); sample from it for evaluation (Yazici et al. 2019)."""
-
-    def __init__(self, model: Module, decay: float = 0.999):
-        if not 0 <= decay < 1:
-            raise ValueError(f"EMA: decay must lie in [0, 1), got {decay}")
-        self.model, self.decay, self.updates = model, decay, 0
-        self.module = copy.deepcopy(model)
-        self.module.eval()
-        for p in self.module.parameters():
-            p.requires_grad = False
-
-    def current_decay(self) -> float:
-        return min(self.decay, (1 + self.updates) / (10 + self.updates))
-
-    def update(self, *args) -> None:
-        d = self.current_decay()
-        for avg, p in zip(self.module.parameters(), self.model.parameters()):
-            avg.data *= d
-            avg.data += (1 - d) * p.data
-        for avg, b in zip(self.module.buffers(), self.model.buffers()):
-            avg.data[...] = b.data
-        self.updates += 1
+# ---------------------------------------------------------------- the unrolled trainer
 
 
-# ---------------------------------------------------------------- the trainer, extended
+class UnrolledTrainer(Trainer):
+    """The Algorithm-1 Trainer whose generator steps minimize unrolled_generator_loss (Metz et
+    al. 2017) with K = unroll_steps simulated D updates ("adam": continuing D's Adam moments at
+    D's learning rate, as Metz et al. unroll D's own optimizer; "sgd": plain steps of
+    unroll_lr). D's real update stays the ordinary one; so does everything else (objectives,
+    hooks, history)."""
 
-
-class RemedyTrainer(Trainer):
-    """The Algorithm-1 Trainer plus:
-
-    - unroll_steps=K > 0: each generator step minimizes unrolled_generator_loss (Metz et al.
-      2017) with K simulated D updates ("adam": continuing D's Adam moments at D's learning
-      rate, as Metz et al. unroll D's own optimizer; "sgd": plain steps of unroll_lr). D's real
-      update stays the ordinary one.
-    - before_step / after_step: callables(trainer) run before and after every iteration
-      (e.g. InstanceNoise annealing, EMA.update).
-    Everything else (objectives, d_extra, g_extra, lr_lambda, history) is the Trainer's."""
-
-    def __init__(self, *args, unroll_steps: int = 0, unroll_update: str = "adam",
-                 unroll_lr: float | None = None, before_step=(), after_step=(), **kwargs):
+    def __init__(self, *args, unroll_steps: int = 5, unroll_update: str = "adam",
+                 unroll_lr: float | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         if unroll_steps < 0:
             raise ValueError(f"unroll_steps must be >= 0, got {unroll_steps}")
@@ -448,19 +449,11 @@ class RemedyTrainer(Trainer):
             raise ValueError("unroll_update='adam' needs an Adam discriminator optimizer")
         self.unroll_steps, self.unroll_update, self.unroll_lr = \
             unroll_steps, unroll_update, unroll_lr
-        self.before_step, self.after_step = list(before_step), list(after_step)
 
-    def step(self) -> None:
-        for hook in self.before_step:
-            hook(self)
-        super().step()
-        for hook in self.after_step:
-            hook(self)
-
-    def g_step(self) -> Tensor:
-        if self.unroll_steps == 0:
-            return super().g_step()
+    def generator_loss(self):
         k = self.unroll_steps
+        if k == 0:
+            return super().generator_loss()
         real = [self.data(self.m, self.rng) for _ in range(k)]
         noise = [self.noise(self.m, self.rng) for _ in range(k)]
         g_noise = self.noise(self.m, self.rng)
@@ -470,18 +463,9 @@ class RemedyTrainer(Trainer):
             betas, eps = self.d_opt.betas, self.d_opt.eps
         else:
             state, betas, eps = None, (0.5, 0.999), 1e-8
-        with frozen(self.D):
-            loss = unrolled_generator_loss(self.G, self.D, self.d_loss_fn, self.g_loss_fn, real,
-                                           noise, g_noise, lr, self.unroll_update, state,
-                                           betas, eps, create_graph=True)
-            if self.g_extra is not None:
-                fake = self.G(g_noise)
-                loss = loss + self.g_extra(self, fake, self.D(fake))
-            self.g_opt.zero_grad()
-            loss.backward()
-        self.g_opt.step()
-        with no_grad():
-            self._add("g_loss", loss, 1)
-            squared = sum((p.grad * p.grad).sum() for p in self.g_opt.params if p.grad is not None)
-            self._add("g_grad_norm", squared.sqrt(), 1)
-        return loss
+        loss = unrolled_generator_loss(self.G, self.D, self.d_loss_fn, self.g_loss_fn, real,
+                                       noise, g_noise, lr, self.unroll_update, state, betas, eps,
+                                       create_graph=True)
+        # what hooks see: G's samples and the logits of D as it is now (not unrolled)
+        fake = self.G(g_noise)
+        return loss, fake, self.D(fake)

@@ -1,15 +1,43 @@
-"""Training-mode batch norm as one Function.
+"""Fused Functions that a benchmark justified, kept out of the engine so that it stays a
+composition of small primitives. Each has a backward written in Tensor ops, so it stays
+differentiable to any order (gradgradcheck in the tests).
 
-Composed from Tensor ops (mean, x - mean, square, mean, sqrt, divide, scale, shift), batch norm
-keeps about four full-size arrays per layer alive for backward. This Function keeps none beyond
-its input: forward remembers only the per-channel mean and inv = 1/sqrt(var + eps), and backward
-recomputes x̂ = (x - mean)·inv. Backward is written in Tensor ops; when the gradient's own graph
-is wanted (create_graph=True) it rebuilds mean and inv from x with the composition, so
-gradients of gradients are exact (gradgradcheck in tests/test_nn.py)."""
+- Linear: y = x W^T + b in one matrix product with the bias added into its output (as
+  PyTorch's addmm). Composed, x @ W.T would make dW come out as a transposed view (column
+  major) of W's shape, and every later elementwise op on it (accumulation, Adam) ~4x slower;
+  here dW = G^T x is computed in W's own layout.
+- BatchNormTrain: training-mode batch norm. Composed from Tensor ops (mean, x - mean, square,
+  mean, sqrt, divide, scale, shift) it keeps about four full-size arrays per layer alive for
+  backward; this keeps none beyond its input: forward remembers only the per-channel mean and
+  inv = 1/sqrt(var + eps), and backward recomputes x̂ = (x - mean)·inv. When the gradient's own
+  graph is wanted (create_graph=True) it rebuilds mean and inv from x with the composition, so
+  gradients of gradients are exact.
+"""
 from __future__ import annotations
 
 from . import backend
-from .tensor import Function, Tensor, is_grad_enabled
+from .tensor import Function, Tensor, is_grad_enabled, matmul, sum_to
+
+
+class Linear(Function):
+    """y = x W^T + b, x (N, in), W (out, in), b (out,) or absent;
+    dx = G W, dW = G^T x (laid out like W), db = sum of G over the batch"""
+
+    def forward(self, x, w, b=None):
+        y = x @ w.T  # BLAS reads W^T in place: no copy
+        if b is not None:
+            if y.dtype == b.dtype:
+                y += b  # y is a fresh buffer we own: add in place, no second array
+            else:
+                y = y + b
+        return y
+
+    def backward(self, gy):
+        x, w = self.inputs[:2]
+        gx = matmul(gy, w) if self.needs[0] else None
+        gw = matmul(gy.T, x) if self.needs[1] else None
+        gb = sum_to(gy, self.inputs[2].shape) if len(self.inputs) == 3 and self.needs[2] else None
+        return gx, gw, gb
 
 
 class BatchNormTrain(Function):
