@@ -6,8 +6,8 @@ does not reach the target in this budget".
     .venv/bin/python benchmarks/calibrate_torch_dcgan.py --minutes 2 --seed 1
 
 Identical to tinygan's DCGAN experiment where it matters: issue 4's architecture, weights
-N(0, 0.02^2) and batch-norm scales N(1, 0.02^2), Adam (lr and betas from
-tinygan.gan.mnist_experiments), batch 64, the non-saturating loss from logits, one D step per G
+N(0, 0.02^2) and batch-norm scales N(1, 0.02^2), Adam (lr, betas and batch from the registry's
+dcgan config), batch 64, the non-saturating loss from logits, one D step per G
 step, the 8,500 training digits of the test split, and the evaluation on 5,000 samples of G in
 eval mode (running batch-norm statistics) against the 1,500 held-out digits. Only training
 steps are on the clock (this process's CPU time divided by --threads). Needs torch.
@@ -60,17 +60,18 @@ def main(argv=None) -> int:
     from torch import nn
     from torch.nn.functional import softplus
 
-    from tinygan.gan import mnist_experiments as X
+    from tinygan import experiments
+    from tinygan.data.digits import load_digits
     from tinygan.gan.evaluator import Evaluator
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
-    lr = X.HYPERPARAMETERS["dcgan"]["lr"]
-    batch = X.HYPERPARAMETERS["dcgan"]["batch_size"]
+    recipe = experiments.get("dcgan").make_config()
+    lr, batch = recipe.lr, recipe.batch_size
     G, D = build(nn)
-    opt_g = torch.optim.Adam(G.parameters(), lr, betas=X.BETAS)
-    opt_d = torch.optim.Adam(D.parameters(), lr, betas=X.BETAS)
-    digits = X.load_digits(args.data_dir, allow_synthetic=False)
+    opt_g = torch.optim.Adam(G.parameters(), lr, betas=recipe.betas)
+    opt_d = torch.optim.Adam(D.parameters(), lr, betas=recipe.betas)
+    digits = load_digits(args.data_dir, allow_synthetic=False)
     data = torch.from_numpy(np.ascontiguousarray(digits.images, dtype=np.float32))
     evaluator = Evaluator.for_mnist(args.data_dir)
     z_eval = np.random.default_rng(1234).standard_normal((5000, 100)).astype(np.float32)

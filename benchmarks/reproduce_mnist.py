@@ -37,6 +37,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 MODELS = ("mlp", "dcgan", "cgan")
+REGISTRY_NAMES = {"mlp": "mnist-mlp", "dcgan": "dcgan", "cgan": "cgan"}  # tinygan.experiments
 NAMES = {"mlp": "MLP GAN", "dcgan": "DCGAN", "cgan": "conditional GAN (MLP)"}
 TARGETS = {"mlp": ("classifier_score", 8.0), "dcgan": ("classifier_score", 9.0),
            "cgan": ("conditional_accuracy", 0.95)}
@@ -52,13 +53,16 @@ def _set_threads(threads: int) -> None:
 
 def run_one(args) -> dict:
     import tinygan as tg
-    from tinygan.gan import mnist_experiments as X
+    from tinygan import experiments
+    from tinygan.experiments import digits as X
     from tinygan.gan.evaluator import Evaluator
 
-    digits = X.load_digits(args.data_dir, allow_synthetic=False)
-    evaluator = Evaluator.for_mnist(args.data_dir)
-    exp = X.make_experiment(args.model, digits, seed=args.seed, batch_size=args.batch or None,
-                            lr=args.lr or None, average=args.average or None)
+    evaluator = Evaluator.for_mnist(args.data_dir)  # raises when MNIST is absent: no stand-in
+    changes = {k: v for k, v in (("batch_size", args.batch), ("lr", args.lr)) if v}
+    exp = experiments.build(REGISTRY_NAMES[args.model], seed=args.seed,
+                            ema_decay=args.average or None, data_dir=args.data_dir or "",
+                            **changes)
+    digits = exp.parts["digits"]
     budget = args.minutes * 60
     trajectory = []
     load_start = os.getloadavg()
@@ -70,31 +74,32 @@ def run_one(args) -> dict:
     # the engine files a run depends on may carry uncommitted work in a shared checkout
     dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "tinygan"],
                            capture_output=True, text=True).stdout.split("\n") if commit else []
+    clock = exp.trainer.clock
     while True:
-        left = budget - (exp.clock["wall_seconds"] if args.clock == "wall"
-                         else exp.clock["cpu_seconds"] / args.threads)
+        left = budget - (clock["wall_seconds"] if args.clock == "wall"
+                         else clock["cpu_seconds"] / args.threads)
         if left <= 0:
             break
         chunk = left if not args.eval_every else min(left, args.eval_every * 60)
-        X.train_for(exp, seconds=chunk, clock=args.clock, threads=args.threads)
+        exp.trainer.fit(seconds=chunk, clock=args.clock, threads=args.threads)
         if args.eval_every and left > chunk:
-            point = {"steps": exp.steps, "wall_seconds": exp.clock["wall_seconds"],
-                     "cpu_seconds": exp.clock["cpu_seconds"]}
+            point = {"steps": exp.trainer.iteration, "wall_seconds": clock["wall_seconds"],
+                     "cpu_seconds": clock["cpu_seconds"]}
             for kind in ("trained", "averaged") if args.average else ("trained",):
-                s = X.evaluate(exp, evaluator, n=2000, seed=4321, averaged=kind == "averaged")
+                s = X.score(exp, evaluator, n=2000, seed=4321, averaged=kind == "averaged")
                 point[kind] = {"classifier_score": s.classifier_score,
                                "frechet_distance": s.frechet_distance,
                                "label_kl": s.label_kl,
                                "conditional_accuracy": s.conditional_accuracy}
             trajectory.append(point)
             print(f"[{args.model} seed {args.seed}] {json.dumps(trajectory[-1])}", flush=True)
-    scores = X.evaluate(exp, evaluator, n=args.eval_samples, seed=1234)
-    averaged = X.evaluate(exp, evaluator, n=args.eval_samples, seed=1234, averaged=True) \
+    scores = X.score(exp, evaluator, n=args.eval_samples, seed=1234)
+    averaged = X.score(exp, evaluator, n=args.eval_samples, seed=1234, averaged=True) \
         if args.average else None
     h = exp.trainer.history
-    result = {"model": args.model, "seed": args.seed, "steps": exp.steps,
-              "wall_seconds": round(exp.clock["wall_seconds"], 1),
-              "cpu_seconds": round(exp.clock["cpu_seconds"], 1),
+    result = {"model": args.model, "seed": args.seed, "steps": exp.trainer.iteration,
+              "wall_seconds": round(clock["wall_seconds"], 1),
+              "cpu_seconds": round(clock["cpu_seconds"], 1),
               "clock": args.clock, "threads": args.threads, "budget_minutes": args.minutes,
               "batch_size": exp.trainer.m, "lr": exp.trainer.base_lrs[0],
               "average_decay": args.average or None,
@@ -110,8 +115,8 @@ def run_one(args) -> dict:
     runs.mkdir(parents=True, exist_ok=True)
     meta = {k: v for k, v in result.items() if k not in ("trajectory", "averaged")}
     tg.save(runs / f"{args.model}_seed{args.seed}_G.npz", exp.generator, meta=meta)
-    if exp.average is not None:
-        tg.save(runs / f"{args.model}_seed{args.seed}_G_averaged.npz", exp.average.generator(),
+    if exp.ema is not None:
+        tg.save(runs / f"{args.model}_seed{args.seed}_G_averaged.npz", X.averaged_generator(exp),
                 meta=meta)
     path = runs / f"{args.model}_seed{args.seed}.json"
     tmp = path.with_suffix(".tmp")
@@ -257,7 +262,7 @@ def main(argv=None) -> int:
     p.add_argument("--jobs", type=int, default=1, help="runs side by side")
     p.add_argument("--eval-samples", type=int, default=5000)
     p.add_argument("--batch", type=int, default=0, help="0: the model's default "
-                   "(mnist_experiments.HYPERPARAMETERS)")
+                   "(its config in tinygan.experiments.digits)")
     p.add_argument("--lr", type=float, default=0, help="0: the model's default")
     p.add_argument("--average", type=float, default=0.999,
                    help="also score an exponential moving average of G's weights with this "

@@ -33,7 +33,8 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # the checkout's tinygan, even when not installed
 
-from tinygan.gan import toy2d  # noqa: E402
+from tinygan import experiments  # noqa: E402
+from tinygan.experiments import toy2d  # noqa: E402
 
 RESULTS = HERE / "results"
 
@@ -43,15 +44,17 @@ PROTOCOLS = {
         "description": "FAST: 3,000 iterations of Algorithm 1 (2 D steps per G step), batch 256, "
                        "3x128 ReLU/LeakyReLU MLPs, Adam 1e-3 decayed linearly to 1e-5, EMA "
                        "generator evaluated; unrolled GAN with K = 3 unrolled Adam steps",
-        "config": dict(iterations=3000, g_depth=3, d_depth=3, d_steps=2, lr_final_frac=0.01),
+        "config": dict(steps=3000, g_depth=3, d_depth=3, d_steps=2, lr_final_frac=0.01,
+                       snapshot_every=0),
         "per_method": {"unrolled": dict(unroll_steps=3)},
     },
     "full": {
         "description": "FULL: as FAST but 20,000 iterations on the grid and 6,000 on the ring "
                        "(whose precision settles sooner), unrolled GAN with K = 5",
-        "config": dict(iterations=20000, g_depth=3, d_depth=3, d_steps=2, lr_final_frac=0.01),
+        "config": dict(steps=20000, g_depth=3, d_depth=3, d_steps=2, lr_final_frac=0.01,
+                       snapshot_every=0),
         "per_method": {"unrolled": dict(unroll_steps=5)},
-        "per_dataset": {"ring": dict(iterations=6000)},
+        "per_dataset": {"ring": dict(steps=6000)},
     },
 }
 
@@ -116,7 +119,7 @@ def cli_overrides(args) -> dict:
     protocol's settings, for every method and dataset."""
     out = {}
     if args.steps is not None:
-        out["iterations"] = args.steps
+        out["steps"] = args.steps
     for item in args.set:
         key, sep, value = item.partition("=")
         if not sep or key not in toy2d.Toy2DConfig.__dataclass_fields__:
@@ -135,8 +138,8 @@ def settings(protocol: str, method: str, dataset: str, cli: dict) -> dict:
 def run_one(job) -> dict:
     """One (method, dataset, seed) run; returns its JSON summary."""
     method, dataset, seed, extra = job
-    config = toy2d.Toy2DConfig(**{**extra, "method": method, "dataset": dataset, "seed": seed})
-    return toy2d.run(config).summary()
+    spec = experiments.get(dataset)  # the registry's "ring" or "grid"
+    return spec.module.run(spec.make_config(extra, method=method, seed=seed)).summary()
 
 
 # ---------------------------------------------------------------- the table

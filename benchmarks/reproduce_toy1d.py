@@ -17,7 +17,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tinygan.gan import toy1d  # noqa: E402
+from tinygan import experiments  # noqa: E402
+
+SPEC = experiments.get("toy1d")
+toy1d = SPEC.module
 
 JS_TARGET, D_TOLERANCE = 0.05, 0.1
 
@@ -33,7 +36,7 @@ def table(config: toy1d.Toy1DConfig, seeds) -> tuple[list[str], bool]:
         wall, cpu = time.perf_counter() - start, time.process_time() - cpu
         m = result.final
         worst = max(s.measurement.js for s in result.snapshots
-                    if s.iteration >= config.iterations // 2)
+                    if s.iteration >= config.steps // 2)
         ok = (m.js < JS_TARGET and abs(m.d_real - 0.5) <= D_TOLERANCE
               and abs(m.d_fake - 0.5) <= D_TOLERANCE)
         all_pass &= ok
@@ -51,13 +54,13 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=Path, default=None, help="also write the tables here")
     args = parser.parse_args(argv)
     seeds = range(args.seeds)
-    default = toy1d.Toy1DConfig()
+    default = SPEC.make_config()
     c = default
     lines = ["# 1D toy GAN (Goodfellow et al. 2014, Figure 1): 5-seed check", "",
              f"Data N({c.data_mean}, {c.data_std}^2); z ~ U({c.noise_low}, {c.noise_high}); "
              f"JS between histograms on {c.bins} bins over {list(c.x_range)} plus two overflow "
              f"bins; means of D over the data density and the noise quantiles (no sampling).", "",
-             f"## Default settings: k = {c.d_steps}, m = {c.batch_size}, {c.iterations} "
+             f"## Default settings: k = {c.d_steps}, m = {c.batch_size}, {c.steps} "
              f"iterations, Adam lr G {c.lr_g} / D {c.lr_d}, betas {tuple(c.betas)}, "
              f"linear lr decay to {c.lr_final_frac:g}x: {'on' if c.lr_decay else 'off'}, "
              f"G activation {c.g_act}, D with minibatch std: {c.minibatch_std}, D input "

@@ -32,8 +32,9 @@
 # $C(G) = -\log 4 + 2\,\mathrm{JS}$). The command `python -m tinygan demo` runs the same
 # experiment as section 3 and writes the same figure and animation.
 #
-# **Reading along.** `tinygan/gan/trainer.py` (the loop), `tinygan/gan/toy1d.py` (the models,
-# the measurements and the drawing), `tinygan/data/toy.py` (the data).
+# **Reading along.** `tinygan/gan/trainer.py` (the loop), `tinygan/experiments/toy1d.py` (the
+# config, the models and the measurements), `tinygan/viz/toy1d.py` (the drawing),
+# `tinygan/data/toy.py` (the data).
 
 # %%
 import inspect
@@ -43,17 +44,19 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import tinygan as tg
-from tinygan import backend
-from tinygan.gan import losses, toy1d
+from tinygan import backend, experiments
+from tinygan.experiments import toy1d
+from tinygan.gan import losses
 from tinygan.gan.trainer import Trainer
 from tinygan.optim import SGD
 from tinygan.viz import is_fast, save_animation, save_figure
+from tinygan.viz import toy1d as draw1d
 
 FAST = is_fast()
 print("fast mode" if FAST else "full mode")
-config = toy1d.Toy1DConfig()
+config = experiments.get("toy1d").make_config()  # the registry's defaults
 if FAST:  # a short run: the pictures are drawn, but training has not converged
-    config = config.replace(iterations=300, snapshot_every=30)
+    config = config.replace(steps=300, snapshot_every=30)
 SEEDS = [0, 1] if FAST else [0, 1, 2, 3, 4]
 
 # %% [markdown]
@@ -66,9 +69,9 @@ SEEDS = [0, 1] if FAST else [0, 1, 2, 3, 4]
 # seeded by `config.seed`.
 
 # %%
-data = toy1d.data_distribution(config)
+data = config.data()
 x = data.sample(5000, rng=backend.rng(0)).numpy().ravel()
-grid = toy1d.plot_grid(config)
+grid = config.plot_grid()
 fig, ax = plt.subplots(figsize=(6, 2.6))
 ax.hist(x, bins=60, density=True, color="0.8", label="5000 samples")
 ax.plot(grid, data.density(grid), "k:", lw=2, label=r"$p_{data}$ (exact)")
@@ -130,7 +133,7 @@ print(inspect.getsource(Trainer.g_step))
 
 # %%
 result, panels = toy1d.figure1_panels(config, d_only_steps=200 if FAST else 1000)
-fig = toy1d.draw_figure1(result, panels)
+fig = draw1d.draw_figure1(result, panels)
 save_figure(fig, "03_toy1d_figure1.png")
 plt.show()
 final = result.final
@@ -153,7 +156,7 @@ print(f"final JS = {final.js:.4f} nats, mean D(x) = {final.d_real:.3f}, "
 # The animation below is the whole run, one frame every two snapshots (80 iterations).
 
 # %%
-anim = toy1d.animate(result, every=2)
+anim = draw1d.animate(config, result.snapshots, every=2)
 save_animation(anim, "03_toy1d_training.gif", fps=8, dpi=70)
 plt.close("all")
 
@@ -168,7 +171,7 @@ plt.close("all")
 # differ a little; with 200,000 samples the difference is a few thousandths of a nat.
 
 # %%
-edges = toy1d.bin_edges(config)
+edges = config.bin_edges()
 rng = np.random.default_rng(1)
 real = rng.normal(config.data_mean, config.data_std, 200_000)
 z = rng.uniform(config.noise_low, config.noise_high, 200_000)
@@ -188,7 +191,7 @@ p_g = q[1:-1] / np.diff(inner)  # a density per bin
 p_data = np.exp(-0.5 * ((centres - config.data_mean) / config.data_std) ** 2) / (
     config.data_std * math.sqrt(2 * math.pi))
 d_star = p_data / (p_data + p_g)
-close = np.abs(d_star - toy1d.optimal_discriminator(config, panels.d.p_g))
+close = np.abs(d_star - config.optimal_discriminator(panels.d.p_g))
 print(f"largest gap between the two D* where p_data > 0.05: {close[p_data > 0.05].max():.3f}")
 
 # %% [markdown]
@@ -219,7 +222,7 @@ def table(cfg, title):
     runs = []
     for seed in SEEDS:
         run, bends = run_and_watch(cfg.replace(seed=seed))
-        late = [i for i, s in enumerate(run.snapshots) if s.iteration >= cfg.iterations // 2]
+        late = [i for i, s in enumerate(run.snapshots) if s.iteration >= cfg.steps // 2]
         worst = max(late, key=lambda i: run.snapshots[i].measurement.js)
         m = run.snapshots[worst].measurement
         runs.append((run, bends, worst))
@@ -254,7 +257,7 @@ axes[0].axhline(0.05, color="0.5", ls=":", lw=1)
 axes[0].set_xlabel("iteration")
 axes[0].set_title(r"JS$(p_{data}\|p_g)$ per seed, nats", fontsize=10)
 axes[0].legend(frameon=False, fontsize=8)
-toy1d.draw_panel(axes[1], plain, snap,
+draw1d.draw_panel(axes[1], plain, snap,
                  f"plain, seed {run.config.seed}, iteration {snap.iteration}: "
                  f"D(x) = {snap.measurement.d_real:.2f}, D(G(z)) = {snap.measurement.d_fake:.2f}")
 axes[1].text(0.98, 0.97, f"JS = {snap.measurement.js:.3f}", transform=axes[1].transAxes,
@@ -333,11 +336,11 @@ assert np.allclose(n * g_ns.numpy().ravel(), -(1 - d))
 # what the loss gives.
 
 # %%
-early = config.replace(iterations=100 if FAST else 400, snapshot_every=10 if FAST else 25)
+early = config.replace(steps=100 if FAST else 400, snapshot_every=10 if FAST else 25)
 
 
 def early_run(objective):
-    trainer = toy1d.make_trainer(early.replace(objective=objective))
+    trainer = toy1d.build(early.replace(objective=objective)).trainer
     trainer.g_opt = SGD(trainer.G.parameters(), lr=0.05)
     trainer.base_lrs = (0.05, trainer.d_opt.lr)
     for _ in range(200):
@@ -348,7 +351,7 @@ def early_run(objective):
         m = toy1d.measure(t.G, t.D, early)
         trace.append((t.iteration, m.d_fake, m.g_mean, m.js))
 
-    trainer.fit(early.iterations, callback=record, every=early.snapshot_every)
+    trainer.fit(early.steps, callback=record, every=early.snapshot_every)
     return trainer.history, np.array(trace)
 
 
@@ -407,7 +410,7 @@ for obj, (history, trace) in early_runs.items():
 #    `minibatch_std=True`, `d_steps=2`, `lr_decay=True`) and run three seeds each. Which fix
 #    matters most against the collapse? Which for the final JS?
 # 2. Replace the data by a mixture, `toy.mixture_1d([0.5, 3.0], [0.3, 0.3])` (you will need to
-#    change `toy1d.data_distribution` or pass your own sampler to a `Trainer`). Does $G$ cover
+#    change `Toy1DConfig.data` or pass your own sampler to a `Trainer`). Does $G$ cover
 #    both modes? What do the lines from $z$ to $x$ do between the modes?
 # 3. Give $G$ Adam instead of SGD in section 5. How much of the saturating loss's problem does
 #    Adam hide, and why (look at how Adam scales a step)?

@@ -30,7 +30,7 @@
 # (forward and reverse KL) for why GANs tend to drop modes rather than blur them.
 #
 # **Reading along.** `tinygan/gan/remedies.py` (every remedy, each a small module or loss),
-# `tinygan/gan/toy2d.py` (models, one run, the table over seeds), `tinygan/metrics.py`
+# `tinygan/experiments/toy2d.py` (models, one run, the table over seeds), `tinygan/metrics.py`
 # (`mode_coverage`), `benchmarks/reproduce_mode_collapse.py` (the full table).
 
 # %%
@@ -51,10 +51,13 @@ import numpy as np
 import tinygan as tg
 import tinygan.nn as nn
 from tinygan import metrics
-from tinygan.gan import losses, remedies, toy2d
-from tinygan.gan.toy2d import Toy2DConfig
+from tinygan.experiments import toy2d
+from tinygan.experiments.toy2d import Toy2DConfig
+from tinygan.gan import losses, remedies
+from tinygan.gan.models import mlp
 from tinygan.tensor import Tensor
 from tinygan.viz import is_fast, save_figure
+from tinygan.viz import toy2d as draw2d
 
 FAST = is_fast()
 DPI = 60 if FAST else 110
@@ -81,7 +84,7 @@ assert len(np.unique(ring.means.round(9), axis=0)) == 8
 
 fig, axes = plt.subplots(1, 2, figsize=(7, 3.4))
 for ax, name, dist in zip(axes, ("ring", "grid"), (ring, grid)):
-    toy2d.scatter(ax, dist.sample(2500, rng=np.random.default_rng(0)).numpy(), name,
+    draw2d.scatter(ax, dist.sample(2500, rng=np.random.default_rng(0)).numpy(), dist,
                   f"{name}: {dist.n_modes} modes, σ = {dist.stds[0]}")
 fig.tight_layout()
 save_figure(fig, "05_datasets.png", dpi=DPI)
@@ -141,9 +144,9 @@ print(f"log 8 = {np.log(8):.3f},  1 - exp(-4.5) = {1 - np.exp(-4.5):.4f}")
 # %%
 small = dict(hidden=32, batch_size=128, lr_decay=False, ema_decay=None)
 if FAST:
-    small.update(iterations=240, snapshot_every=40, snapshot_samples=500)
+    small.update(steps=240, snapshot_every=40, snapshot_samples=500)
 else:
-    small.update(iterations=1500, snapshot_every=25, snapshot_samples=1500)
+    small.update(steps=1500, snapshot_every=25, snapshot_samples=1500)
 
 runs = {}
 for name in ("ring", "grid"):
@@ -162,7 +165,7 @@ def snapshot_figure(runs, columns=6):
         picks = np.unique(np.linspace(0, len(snaps) - 1, columns).round().astype(int))
         for ax, i in zip(row, picks):
             it, x = snaps[i]
-            toy2d.scatter(ax, x, name, f"{name}, iteration {it}", s=1.5)
+            draw2d.scatter(ax, x, toy2d.distribution(name), f"{name}, iteration {it}", s=1.5)
     fig.tight_layout()
     return fig
 
@@ -210,15 +213,15 @@ save_figure(fig, "05_mode_occupancy.png", dpi=DPI)
 
 # %%
 if FAST:
-    strong = dict(iterations=200, hidden=32, batch_size=128)
+    strong = dict(steps=200, hidden=32, batch_size=128)
 else:
-    strong = dict(iterations=3000, g_depth=3, d_depth=3, d_steps=2, lr_final_frac=0.01)
+    strong = dict(steps=3000, g_depth=3, d_depth=3, d_steps=2, lr_final_frac=0.01)
 fig, axes = plt.subplots(1, 2, figsize=(7, 3.5))
 for ax, name in zip(axes, ("ring", "grid")):
     t0 = time.perf_counter()
     result = toy2d.run(Toy2DConfig(dataset=name, method="vanilla", seed=0, **strong))
     m = result.metrics
-    toy2d.scatter(ax, result.samples, name, f"{name}: {m['modes_captured']}/{m['num_modes']} "
+    draw2d.scatter(ax, result.samples, toy2d.distribution(name), f"{name}: {m['modes_captured']}/{m['num_modes']} "
                   f"modes, {m['high_quality_fraction']:.0%} HQ", s=1.0)
     print(f"{name}: {time.perf_counter() - t0:5.1f} s, modes {m['modes_captured']}/"
           f"{m['num_modes']}, high quality {m['high_quality_fraction']:.1%}")
@@ -281,8 +284,8 @@ print("mean closeness, collapsed batch:", layer(collapsed).numpy()[:, 2:].mean()
 # treated as constants). They differ — that difference is the whole point.
 
 # %%
-G = toy2d.mlp([2, 16, 2])
-D = toy2d.mlp([2, 16, 1], act=lambda: nn.LeakyReLU(0.2))
+G = mlp([2, 16, 2])
+D = mlp([2, 16, 1], act=lambda: nn.LeakyReLU(0.2))
 d_loss, g_loss = losses.objective("nonsaturating")
 gen = np.random.default_rng(0)
 reals = [ring.sample(64, rng=gen) for _ in range(3)]
@@ -327,8 +330,8 @@ for create_graph in (True, False):
 # %%
 methods = toy2d.METHODS
 per_method = {}
-cfg = (dict(iterations=150, hidden=32, batch_size=64, unroll_steps=2) if FAST else
-       dict(iterations=3000, g_depth=3, d_depth=3, d_steps=2, lr_final_frac=0.01,
+cfg = (dict(steps=150, hidden=32, batch_size=64, unroll_steps=2) if FAST else
+       dict(steps=3000, g_depth=3, d_depth=3, d_steps=2, lr_final_frac=0.01,
             unroll_steps=3))  # the FAST protocol of the benchmark
 for method in methods:
     t0 = time.perf_counter()
@@ -342,7 +345,7 @@ for method in methods:
 fig, axes = plt.subplots(2, 4, figsize=(11, 5.8))
 for ax, (method, (result, seconds)) in zip(axes.ravel(), per_method.items()):
     m = result.metrics
-    toy2d.scatter(ax, result.samples, "grid", s=1.0)
+    draw2d.scatter(ax, result.samples, grid, s=1.0)
     ax.set_title(f"{method}\n{m['modes_captured']}/25 modes, "
                  f"{m['high_quality_fraction']:.0%} HQ, {seconds:.0f} s", fontsize=8)
 fig.tight_layout()
@@ -406,7 +409,7 @@ else:
 
 # %%
 for name, section in (table or {}).get("protocols", {}).items():
-    fig = toy2d.plot_table(toy2d.aggregate(section["runs"]))
+    fig = draw2d.plot_table(toy2d.aggregate(section["runs"]))
     fig.suptitle(f"protocol {name!r}: mean ± s.e. over seeds", y=1.02)
     save_figure(fig, f"05_table_{name}.png", dpi=DPI)
 
@@ -433,16 +436,16 @@ for name, section in (table or {}).get("protocols", {}).items():
 # - **Minibatch discrimination** (`MinibatchDiscrimination`): $D$ sees each sample's closeness
 #   to the rest of its batch. Cost: $O(N^2 B C)$; here each sample is compared with the 63
 #   others in its block of 64, which still makes it about 4× slower than vanilla.
-# - **Feature matching** (`FeatureMatching` as `g_extra`, with a zero generator loss): $G$
+# - **Feature matching** (the `FeatureMatching` hook, with a zero generator loss): $G$
 #   matches the mean of $D$'s features. Cost: one more feature pass on real data.
-# - **Unrolled GAN** (`RemedyTrainer(unroll_steps=K)`): $G$ differentiates through $K$
+# - **Unrolled GAN** (`UnrolledTrainer(unroll_steps=K)`): $G$ differentiates through $K$
 #   simulated Adam steps of $D$. Cost: roughly $2K + 1$ generator steps; the slowest by far.
 # - **One-sided label smoothing** (`one_sided_label_smoothing()`): real targets 0.9. Free.
-# - **Historical averaging** (`HistoricalAverage` as `d_extra` and `g_extra`): an
+# - **Historical averaging** (a `HistoricalAverage` hook per player): an
 #   $L_2$ pull toward the mean of past parameters. One running mean per player.
 # - **Instance noise** (`InstanceNoise(D, std, T)`): $D$'s inputs blurred, annealed to zero.
 #   One noise draw per input.
-# - **EMA of $G$** (`EMA(G, decay)`, every method): averaged weights for evaluation. One
+# - **EMA of $G$** (the `EMA(G, decay)` hook, every method): averaged weights for evaluation. One
 #   running average.
 #
 # The seconds per run in the table above are the measured price (same machine and settings).
@@ -474,4 +477,4 @@ for name, section in (table or {}).get("protocols", {}).items():
 # 4. Give instance noise a schedule that never reaches zero (`noise_anneal_frac=2.0`). What
 #    happens to the high-quality fraction, and why is that expected for $\sigma = 0.01$ dots?
 # 5. Write a new remedy — e.g. a gradient penalty on $D$ at real points (R1, Mescheder et al.
-#    2018) as a `d_extra` hook with `tg.grad(..., create_graph=True)` — and add it to the table.
+#    2018) as a trainer `Hook` (its `d_loss`) with `tg.grad(..., create_graph=True)` — and add it to the table.

@@ -26,7 +26,7 @@
 # **Prerequisites.** Lesson 1 (autograd); the GAN objective and Algorithm 1 (the trainer in
 # `tinygan/gan/trainer.py`); what a softmax classifier outputs.
 #
-# **Reading along.** `tinygan/gan/models.py` (the networks), `tinygan/gan/mnist_experiments.py`
+# **Reading along.** `tinygan/gan/models.py` (the networks), `tinygan/experiments/digits.py`
 # (data, training budget, sampling), `tinygan/gan/evaluator.py` (the classifier and the metrics
 # wrapper), `tinygan/metrics.py` (the formulas).
 #
@@ -42,9 +42,12 @@ import time
 import numpy as np
 import matplotlib.pyplot as plt
 
-from tinygan.gan import mnist_experiments as X
+from tinygan import experiments
+from tinygan.data.digits import load_digits
+from tinygan.experiments import digits as X
 from tinygan.gan import models
 from tinygan.viz import is_fast, save_figure
+from tinygan.viz.images import tile
 
 FAST = is_fast()
 DPI = 60 if FAST else 110
@@ -61,13 +64,13 @@ print("fast mode" if FAST else "full mode")
 # generator's final `tanh`, so real and generated images live on the same scale.
 
 # %%
-digits = X.load_digits()
+digits = load_digits()
 print(digits.source)
 print("images", digits.images.shape, digits.images.dtype, "range",
       digits.images.min(), digits.images.max())
 
 fig, ax = plt.subplots(figsize=(4, 4))
-ax.imshow(X.tile(digits.images[:64], 8), cmap="gray")
+ax.imshow(tile(digits.images[:64], 8), cmap="gray")
 ax.set_title("real training digits")
 ax.axis("off")
 plt.show()
@@ -104,7 +107,7 @@ print(f"G has {models.count_parameters(G):,} parameters, D has {models.count_par
 # %% [markdown]
 # ## 3. Algorithm 1 on images
 #
-# `make_experiment` wires the models to `tinygan.gan.trainer.Trainer`, which runs Algorithm 1 of
+# `experiments.build("mnist-mlp")` wires the models to `tinygan.gan.trainer.Trainer`, which runs Algorithm 1 of
 # Goodfellow et al. (2014): a discriminator step on a minibatch of 64 real digits and 64 fakes,
 # then a generator step on fresh noise, with the non-saturating generator loss
 # $-\log D(G(z))$ and Adam (learning rate $2\cdot10^{-4}$, $\beta_1 = 0.5$, the DCGAN settings of
@@ -115,23 +118,21 @@ print(f"G has {models.count_parameters(G):,} parameters, D has {models.count_par
 # hundred iterations.
 
 # %%
-exp = X.make_experiment("mlp", digits, seed=0)
+exp = experiments.build("mnist-mlp", seed=0)  # the registry's MLP GAN, its recipe's defaults
 fixed_z = np.random.default_rng(7).standard_normal((16, 100)).astype(np.float32)
-snapshots = []  # (iteration, images)
+snapshots = []  # (iteration, images): at the start, every `every` iterations and at the end
 
 
-def snapshot(e):
-    snapshots.append((e.steps, X.sample(e, 16, z=fixed_z)))
+def snapshot(trainer):
+    snapshots.append((trainer.iteration, X.generate(exp, 16, z=fixed_z)))
 
 
-snapshot(exp)
 every = 30 if FAST else 1500
 start = time.perf_counter()
 if FAST:
-    run = X.train_for(exp, steps=FAST_STEPS, callback=snapshot, every=every)
+    run = exp.trainer.fit(steps=FAST_STEPS, callback=snapshot, every=every)
 else:
-    run = X.train_for(exp, seconds=BUDGET, clock="cpu", callback=snapshot, every=every)
-snapshot(exp)
+    run = exp.trainer.fit(seconds=BUDGET, clock="cpu", callback=snapshot, every=every)
 print(f"{run['steps']} iterations in {run['cpu_seconds']:.0f} s of CPU time "
       f"({time.perf_counter() - start:.0f} s on the wall clock)")
 
@@ -169,17 +170,17 @@ plt.show()
 cols = len(snapshots)
 fig, axes = plt.subplots(1, cols, figsize=(2.0 * cols, 2.3))
 for ax, (it, imgs) in zip(np.atleast_1d(axes), snapshots):
-    ax.imshow(X.tile(imgs, 4), cmap="gray")
+    ax.imshow(tile(imgs, 4), cmap="gray")
     ax.set_title(f"iteration {it}", fontsize=9)
     ax.axis("off")
 fig.suptitle("the same 16 noise vectors during training")
 save_figure(fig, "07_mlp_gan_progress.png", dpi=DPI)
 plt.show()
 
-samples = X.sample(exp, 100, seed=2024)
+samples = X.generate(exp, 100, seed=2024)
 fig, ax = plt.subplots(figsize=(5, 5))
-ax.imshow(X.tile(samples, 10), cmap="gray")
-ax.set_title(f"MLP GAN after {exp.steps} iterations")
+ax.imshow(tile(samples, 10), cmap="gray")
+ax.set_title(f"MLP GAN after {exp.trainer.iteration} iterations")
 ax.axis("off")
 save_figure(fig, "07_mlp_gan_samples.png", dpi=DPI)
 plt.show()
@@ -218,7 +219,7 @@ print(f"classifier accuracy on the held-out digits: {evaluator.accuracy():.4f}")
 print(f"ceiling: held-out digits' classifier score = {ceiling.classifier_score:.3f}")
 
 n_eval = 1000 if FAST else 5000
-scores = X.evaluate(exp, evaluator, n=n_eval)
+scores = X.score(exp, evaluator, n=n_eval)
 print(f"MLP GAN, {n_eval} samples: classifier score {scores.classifier_score:.3f}, "
       f"Fréchet distance {scores.frechet_distance:.2f}, label KL {scores.label_kl:.4f}, "
       f"smallest class {scores.min_class_fraction:.1%}, classes below 5 %: "
@@ -278,8 +279,8 @@ assert real.frechet_distance < 1e-6
 #    scoring ten real digits repeated 100 times each.
 # 4. Train with `models.mlp_gan(dropout=0.0)` (rebuild the trainer around the new D) and
 #    compare the label histograms: which digits does the unregularised discriminator lose?
-# 5. Keep an average of G's weights (`X.make_experiment("mlp", digits, average=0.999)`, see
-#    lesson 8) and score `X.evaluate(exp, evaluator, averaged=True)` next to the trained G.
+# 5. The run also keeps an average of G's weights (its `ema_decay`, see lesson 8): score
+#    `X.score(exp, evaluator, averaged=True)` next to the trained G.
 # 5. Score 5,000 *training* digits with the evaluator. Their Fréchet distance to the held-out
 #    digits is a floor for a generator that simply memorised its training set: how far is the
 #    GAN from it?

@@ -27,7 +27,7 @@
 # (`F.conv2d` as im2col + matrix product, the transposed convolution as its adjoint).
 #
 # **Reading along.** `tinygan/gan/models.py` (`DCGANGenerator`, `DCGANDiscriminator`, `dcgan`),
-# `tinygan/init.py` (`dcgan_init_`), `tinygan/gan/mnist_experiments.py`.
+# `tinygan/init.py` (`dcgan_init_`), `tinygan/experiments/digits.py`.
 
 # %%
 import time
@@ -37,9 +37,12 @@ import matplotlib.pyplot as plt
 from matplotlib.animation import FuncAnimation
 
 import tinygan as tg
-from tinygan.gan import mnist_experiments as X
+from tinygan import experiments
+from tinygan.data.digits import load_digits
+from tinygan.experiments import digits as X
 from tinygan.gan import models
 from tinygan.viz import is_fast, save_animation, save_figure
+from tinygan.viz.images import tile
 
 FAST = is_fast()
 DPI = 60 if FAST else 110
@@ -62,14 +65,14 @@ print("fast mode" if FAST else "full mode")
 #
 # We keep all of it but one number: our budget is ten CPU minutes, a few thousand iterations,
 # and with a learning rate of $10^{-3}$ this network got further in that budget than at
-# $2\cdot10^{-4}$ or $5\cdot10^{-4}$ while staying stable (`mnist_experiments.HYPERPARAMETERS`
+# $2\cdot10^{-4}$ or $5\cdot10^{-4}$ while staying stable (`DCGANConfig` in `tinygan/experiments/digits.py`
 # records the choice and the trials behind it).
 #
 # For 28×28 digits the generator projects $z$ to 128 maps of 7×7 and doubles the size twice;
 # the discriminator halves it twice. Let us follow the shapes:
 
 # %%
-digits = X.load_digits()
+digits = load_digits()
 print(digits.source)
 G, D = models.dcgan()
 x = tg.randn(2, 100)
@@ -103,24 +106,21 @@ print(f"batch-norm scales:  mean {G.net[2].weight.numpy().mean():.4f} (target 1)
 # training goes on.
 
 # %%
-exp = X.make_experiment("dcgan", digits, seed=0, batch_size=FAST_BATCH if FAST else 64,
-                        average=0.999)
+exp = experiments.build("dcgan", seed=0, batch_size=FAST_BATCH if FAST else 64)
 epoch = 6 if FAST else len(digits.images) // 64
 fixed_z = np.random.default_rng(7).standard_normal((16, 100)).astype(np.float32)
-snapshots = [(0, X.sample(exp, 16, z=fixed_z))]
+snapshots = []  # (iteration, images): at the start, after every epoch and at the end
 
 
-def snapshot(e):
-    snapshots.append((e.steps, X.sample(e, 16, z=fixed_z)))
+def snapshot(trainer):
+    snapshots.append((trainer.iteration, X.generate(exp, 16, z=fixed_z)))
 
 
 start = time.perf_counter()
 if FAST:
-    run = X.train_for(exp, steps=FAST_STEPS, callback=snapshot, every=epoch)
+    run = exp.trainer.fit(steps=FAST_STEPS, callback=snapshot, every=epoch)
 else:
-    run = X.train_for(exp, seconds=BUDGET, clock="cpu", callback=snapshot, every=epoch)
-if snapshots[-1][0] != exp.steps:
-    snapshot(exp)
+    run = exp.trainer.fit(seconds=BUDGET, clock="cpu", callback=snapshot, every=epoch)
 print(f"{run['steps']} iterations ({run['steps'] / epoch:.1f} epochs) in "
       f"{run['cpu_seconds']:.0f} s of CPU time, {time.perf_counter() - start:.0f} s wall")
 
@@ -128,7 +128,7 @@ print(f"{run['steps']} iterations ({run['steps'] / epoch:.1f} epochs) in "
 show = [snapshots[i] for i in np.unique(np.linspace(0, len(snapshots) - 1, 8).round().astype(int))]
 fig, axes = plt.subplots(1, len(show), figsize=(2.0 * len(show), 2.4))
 for ax, (it, imgs) in zip(np.atleast_1d(axes), show):
-    ax.imshow(X.tile(imgs, 4), cmap="gray")
+    ax.imshow(tile(imgs, 4), cmap="gray")
     ax.set_title(f"epoch {it / epoch:.0f}" if it else "start", fontsize=9)
     ax.axis("off")
 fig.suptitle("DCGAN: the same 16 noise vectors, epoch by epoch")
@@ -136,12 +136,12 @@ save_figure(fig, "08_dcgan_progress.png", dpi=DPI)
 plt.show()
 
 fig, ax = plt.subplots(figsize=(3, 3))
-frame = ax.imshow(X.tile(snapshots[0][1], 4), cmap="gray", vmin=0, vmax=1)
+frame = ax.imshow(tile(snapshots[0][1], 4), cmap="gray", vmin=0, vmax=1)
 ax.axis("off")
 
 
 def draw(i):
-    frame.set_data(X.tile(snapshots[i][1], 4))
+    frame.set_data(tile(snapshots[i][1], 4))
     ax.set_title(f"iteration {snapshots[i][0]}", fontsize=9)
     return (frame,)
 
@@ -192,16 +192,16 @@ evaluator = X.make_evaluator(digits)
 if digits.synthetic:
     print("NOTE: synthetic digits — the MNIST classifier's numbers below are not meaningful")
 n_eval = 1000 if FAST else 5000
-scores = X.evaluate(exp, evaluator, n=n_eval)
+scores = X.score(exp, evaluator, n=n_eval)
 ceiling = evaluator.ceiling()
 print(f"classifier score {scores.classifier_score:.3f} (reference digits: "
       f"{ceiling.classifier_score:.3f}); Fréchet distance {scores.frechet_distance:.2f}; "
       f"label KL {scores.label_kl:.4f}; smallest class {scores.min_class_fraction:.1%}")
 
-samples = X.sample(exp, 100, seed=2024)
+samples = X.generate(exp, 100, seed=2024)
 fig, ax = plt.subplots(figsize=(5, 5))
-ax.imshow(X.tile(samples, 10), cmap="gray")
-ax.set_title(f"DCGAN after {exp.steps} iterations")
+ax.imshow(tile(samples, 10), cmap="gray")
+ax.set_title(f"DCGAN after {exp.trainer.iteration} iterations")
 ax.axis("off")
 save_figure(fig, "08_dcgan_samples.png", dpi=DPI)
 plt.show()
@@ -211,8 +211,8 @@ plt.show()
 #
 # With a constant learning rate the two players never settle: G's weights keep circling around
 # a good solution (lesson 4's xy game in many dimensions). Averaging the weights over the last
-# stretch of training lands nearer the centre of that circle. `make_experiment(...,
-# average=0.999)` kept an exponential moving average after every iteration,
+# stretch of training lands nearer the centre of that circle. The run's EMA hook (its config's
+# `ema_decay=0.999`) kept an exponential moving average after every iteration,
 #
 # $$\bar w \leftarrow d\,\bar w + (1 - d)\, w, \qquad d = \min\big(0.999, \tfrac{1+t}{10+t}\big),$$
 #
@@ -223,7 +223,7 @@ plt.show()
 # with it).
 
 # %%
-averaged = X.evaluate(exp, evaluator, n=n_eval, averaged=True)
+averaged = X.score(exp, evaluator, n=n_eval, averaged=True)
 print(f"trained generator:  score {scores.classifier_score:.3f}, Fréchet distance "
       f"{scores.frechet_distance:.2f}, label KL {scores.label_kl:.4f}")
 print(f"weight average:     score {averaged.classifier_score:.3f}, Fréchet distance "
@@ -231,7 +231,7 @@ print(f"weight average:     score {averaged.classifier_score:.3f}, Fréchet dist
 
 fig, axes = plt.subplots(1, 2, figsize=(8, 4.2))
 for ax, avg, title in ((axes[0], False, "trained G"), (axes[1], True, "weight average")):
-    ax.imshow(X.tile(X.sample(exp, 36, seed=2024, averaged=avg), 6), cmap="gray")
+    ax.imshow(tile(X.generate(exp, 36, seed=2024, averaged=avg), 6), cmap="gray")
     ax.set_title(title)
     ax.axis("off")
 save_figure(fig, "08_dcgan_averaged.png", dpi=DPI)
@@ -270,13 +270,13 @@ for z0, z1 in pairs:
     for kind in ("linear", "slerp"):
         path = np.stack([(1 - t) * z0 + t * z1 if kind == "linear" else slerp(z0, z1, t)
                          for t in steps]).astype(np.float32)
-        rows.append(X.sample(exp, len(steps), z=path, averaged=True))
+        rows.append(X.generate(exp, len(steps), z=path, averaged=True))
         labels.append(kind)
         norms = np.linalg.norm(path, axis=1)
         print(f"{kind:>6s} path: |z| = {norms[0]:.1f} and {norms[-1]:.1f} at the ends, "
               f"{norms.min():.1f} at its shortest")
 fig, ax = plt.subplots(figsize=(9, 6))
-ax.imshow(X.tile(np.concatenate(rows), len(steps)), cmap="gray")
+ax.imshow(tile(np.concatenate(rows), len(steps)), cmap="gray")
 ax.set_yticks([29 * i + 15 for i in range(len(rows))], labels)
 ax.set_xticks([])
 ax.set_title("latent interpolation: three pairs, each linear and spherical")
@@ -306,7 +306,7 @@ for kind, row in zip(labels, probs.argmax(axis=1).reshape(len(rows), -1)):
 # %%
 n_pool = 400 if FAST else 4000
 pool_z = np.random.default_rng(5).standard_normal((n_pool, 100)).astype(np.float32)
-pool = X.sample(exp, n_pool, z=pool_z, averaged=True)
+pool = X.generate(exp, n_pool, z=pool_z, averaged=True)
 pool_class = evaluator.classify(pool)[0].argmax(axis=1)
 ink = ((pool + 1) / 2).mean(axis=(1, 2, 3))
 zc, inkc = pool_z.copy(), ink.copy()
@@ -322,10 +322,10 @@ print(f"within-class ink: std {inkc.std():.4f}; R^2 of the linear fit {r2:.2f}")
 alphas = np.array([-2.0, -1.0, 0.0, 1.0, 2.0])
 n_base = 30 if FAST else 300
 base = np.random.default_rng(9).standard_normal((n_base, 100)).astype(np.float32)
-grid = np.stack([X.sample(exp, n_base, z=(base + a * bold).astype(np.float32), averaged=True)
+grid = np.stack([X.generate(exp, n_base, z=(base + a * bold).astype(np.float32), averaged=True)
                  for a in alphas], axis=1)                         # (n_base, 5, 1, 28, 28)
 fig, ax = plt.subplots(figsize=(4.5, 5.5))
-ax.imshow(X.tile(grid[:6].reshape(-1, 1, 28, 28), len(alphas)), cmap="gray")
+ax.imshow(tile(grid[:6].reshape(-1, 1, 28, 28), len(alphas)), cmap="gray")
 ax.set_xticks([29 * i + 15 for i in range(len(alphas))], [f"{a:+g}" for a in alphas])
 ax.set_xlabel("α")
 ax.set_yticks([])

@@ -26,7 +26,7 @@
 #
 # **Reading along.** `tinygan/gan/models.py` (`ConditionalGenerator`,
 # `ConditionalDiscriminator`, `PackedGenerator`, `PackedDiscriminator`, `one_hot`),
-# `tinygan/gan/mnist_experiments.py` (`packed_sampler`, `packed_noise`).
+# `tinygan/experiments/digits.py` (`build`, `packed_noise`).
 
 # %%
 import time
@@ -35,9 +35,12 @@ import numpy as np
 import matplotlib.pyplot as plt
 
 import tinygan as tg
-from tinygan.gan import mnist_experiments as X
+from tinygan import experiments
+from tinygan.data.digits import load_digits
+from tinygan.experiments import digits as X
 from tinygan.gan import models
 from tinygan.viz import is_fast, save_figure
+from tinygan.viz.images import tile
 
 FAST = is_fast()
 DPI = 60 if FAST else 110
@@ -97,18 +100,18 @@ for bad in ([3, 10, 1], [1, 2]):
 # and real samples in the same form.
 
 # %%
-digits = X.load_digits()
+digits = load_digits()
 print(digits.source)
-exp = X.make_experiment("cgan", digits, seed=0, average=0.999)
+exp = experiments.build("cgan", seed=0)  # keeps an EMA of G's weights (ema_decay 0.999)
 print("trainer's G:", type(exp.trainer.G).__name__, " trainer's D:", type(exp.trainer.D).__name__)
 packed = exp.trainer.data(4, np.random.default_rng(0))
 print("a packed real batch:", packed.shape, " labels:", packed.numpy()[:, 784:].argmax(axis=1))
 
 start = time.perf_counter()
 if FAST:
-    run = X.train_for(exp, steps=FAST_STEPS)
+    run = exp.trainer.fit(steps=FAST_STEPS)
 else:
-    run = X.train_for(exp, seconds=BUDGET, clock="cpu")
+    run = exp.trainer.fit(seconds=BUDGET, clock="cpu")
 print(f"{run['steps']} iterations in {run['cpu_seconds']:.0f} s of CPU time "
       f"({time.perf_counter() - start:.0f} s wall)")
 
@@ -140,12 +143,12 @@ plt.show()
 # %%
 col_z = np.random.default_rng(3).standard_normal((10, 100)).astype(np.float32)
 requested = np.repeat(np.arange(10), 10)                         # 0 0 ... 0 1 1 ... 9
-grid = X.sample(exp, 100, z=np.tile(col_z, (10, 1)), labels=requested)
+grid = X.generate(exp, 100, z=np.tile(col_z, (10, 1)), labels=requested)
 fig, ax = plt.subplots(figsize=(5.5, 5.5))
-ax.imshow(X.tile(grid, 10), cmap="gray")
+ax.imshow(tile(grid, 10), cmap="gray")
 ax.set_yticks([29 * i + 15 for i in range(10)], [f"asked {d}" for d in range(10)])
 ax.set_xticks([])
-ax.set_title(f"conditional GAN after {exp.steps} iterations")
+ax.set_title(f"conditional GAN after {exp.trainer.iteration} iterations")
 save_figure(fig, "09_cgan_grid.png", dpi=DPI)
 plt.show()
 
@@ -163,14 +166,14 @@ if digits.synthetic:
     print("NOTE: synthetic digits — the MNIST classifier's numbers below are not meaningful")
 n_eval = 1000 if FAST else 5000
 labels = X.balanced_labels(n_eval)
-images = X.sample(exp, n_eval, seed=99, labels=labels)
+images = X.generate(exp, n_eval, seed=99, labels=labels)
 probs, _ = evaluator.classify(images)
 scores = evaluator.evaluate(images, requested=labels)
 print(f"conditional accuracy {scores.conditional_accuracy:.1%} "
       f"(classifier on real held-out digits: {evaluator.accuracy():.1%})")
 print(f"classifier score {scores.classifier_score:.3f}, Fréchet distance "
       f"{scores.frechet_distance:.2f}, smallest class {scores.min_class_fraction:.1%}")
-averaged = X.evaluate(exp, evaluator, n=n_eval, averaged=True)
+averaged = X.score(exp, evaluator, n=n_eval, averaged=True)
 print(f"the weight-averaged generator (lesson 8): conditional accuracy "
       f"{averaged.conditional_accuracy:.1%}, classifier score {averaged.classifier_score:.3f}")
 

@@ -11,8 +11,10 @@ import numpy as np
 import pytest
 
 import tinygan as tg
+import tinygan.functional as F
+from tinygan.data import digits as data_digits
+from tinygan.data.digits import synthetic_digits
 from tinygan.gan import evaluator as E
-from tinygan.gan import mnist_experiments as X
 from tinygan.testing import gradcheck
 
 REPO = Path(__file__).resolve().parents[1]
@@ -30,7 +32,7 @@ needs_mnist = pytest.mark.skipif(_mnist_dir() is None, reason="MNIST test split 
 
 @pytest.fixture(scope="module")
 def synthetic():
-    return X.synthetic_digits(120, seed=11)
+    return synthetic_digits(120, seed=11)
 
 
 @pytest.fixture(scope="module")
@@ -107,7 +109,7 @@ def test_save_and_load_round_trip(tmp_path, random_net, synthetic):
 @needs_mnist
 def test_classifier_accuracy_and_ceiling(mnist_evaluator):
     ev = mnist_evaluator
-    assert len(ev.reference_images) == E.HELDOUT
+    assert len(ev.reference_images) == data_digits.HELDOUT
     assert ev.accuracy() >= 0.985
     ceiling = ev.ceiling()
     assert ceiling.classifier_score > 9.5
@@ -139,7 +141,7 @@ def test_training_digits_are_close_but_not_identical(mnist_evaluator):
 
 @needs_mnist
 def test_split_is_fixed_and_disjoint():
-    a, b = E.mnist_split(_mnist_dir()), E.mnist_split(_mnist_dir())
+    a, b = data_digits.mnist_split(_mnist_dir()), data_digits.mnist_split(_mnist_dir())
     assert len(a.train_images) == 8500 and len(a.heldout_images) == 1500
     np.testing.assert_array_equal(a.heldout_images, b.heldout_images)
     train = {img.tobytes() for img in a.train_images}
@@ -152,23 +154,23 @@ def test_split_is_fixed_and_disjoint():
 def test_split_digits_checks_its_arguments():
     images = np.zeros((10, 1, 28, 28), np.float32)
     with pytest.raises(ValueError, match="cannot hold out 10 of 10"):
-        E.split_digits(images, np.zeros(10), heldout=10)
+        data_digits.split_digits(images, np.zeros(10), heldout=10)
     with pytest.raises(ValueError, match="as many labels as images"):
-        E.split_digits(images, np.zeros(9), heldout=2)
+        data_digits.split_digits(images, np.zeros(9), heldout=2)
 
 
 def test_shift_augment_moves_whole_digits():
     rng = np.random.default_rng(0)
     images = -np.ones((50, 1, 28, 28), np.float32)
     images[:, :, 10:18, 12:16] = 1.0  # a block well inside the 2-pixel border
-    out = E.shift_augment(images, rng, max_shift=2)
+    out = data_digits.shift_augment(images, rng, max_shift=2)
     assert out.shape == images.shape
     np.testing.assert_allclose(out.sum(axis=(1, 2, 3)), images.sum(axis=(1, 2, 3)))
     ys, xs = np.nonzero(out[:, 0] > 0)[1:]
     assert ys.min() >= 8 and ys.max() <= 19 and xs.min() >= 10 and xs.max() <= 17
     moved = {tuple(np.argwhere(o[0] > 0)[0]) for o in out}
     assert len(moved) > 10  # many different offsets were drawn
-    np.testing.assert_array_equal(E.shift_augment(images, rng, max_shift=0), images)
+    np.testing.assert_array_equal(data_digits.shift_augment(images, rng, max_shift=0), images)
 
 
 def test_cross_entropy_matches_numpy_and_gradcheck():
@@ -178,9 +180,15 @@ def test_cross_entropy_matches_numpy_and_gradcheck():
     shifted = logits - logits.max(axis=1, keepdims=True)
     logp = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
     expected = -logp[np.arange(6), labels].mean()
-    assert E.cross_entropy(tg.tensor(logits, dtype=np.float64), labels).item() == \
+    assert F.cross_entropy(tg.tensor(logits, dtype=np.float64), labels).item() == \
         pytest.approx(expected, rel=1e-12)
-    gradcheck(lambda x: E.cross_entropy(x, labels), logits)
+    gradcheck(lambda x: F.cross_entropy(x, labels), logits)
+    with pytest.raises(ValueError, match="integer class indices"):
+        F.cross_entropy(tg.tensor(logits), labels.astype(float))
+    with pytest.raises(ValueError, match=r"lie in 0\.\.9"):
+        F.cross_entropy(tg.tensor(logits), labels + 10)
+    with pytest.raises(ValueError, match=r"logits of shape \(N, C\)"):
+        F.cross_entropy(tg.tensor(logits[0]), labels[:1])
 
 
 def test_input_forms_and_errors(random_net, synthetic):
@@ -208,7 +216,7 @@ def test_predict_restores_the_training_flag(synthetic):
 def test_a_short_training_run_learns(synthetic):
     """Two epochs on 120 seven-segment digits: the loss falls (the recipe runs end to end)."""
     images, labels = synthetic
-    split = E.split_digits(images, labels, heldout=20, source="synthetic")
+    split = data_digits.split_digits(images, labels, heldout=20, source="synthetic")
     model, info = E.train_classifier(split, epochs=2, batch_size=32, lr=3e-3)
     assert info["epoch_loss"][1] < info["epoch_loss"][0]
     assert 0 <= info["heldout_accuracy"] <= 1 and not model.training

@@ -1,7 +1,7 @@
-"""The digit GANs (tinygan.gan.models) and their training helpers (tinygan.gan.mnist_experiments):
+"""The digit GANs (tinygan.gan.models):
 output shapes, parameter counts worked out from the layer sizes, the DCGAN layer list and
-initialisation, the conditional label contract and its errors, the packed adapters the trainer
-uses, and a few Algorithm-1 iterations of each model."""
+initialisation, the conditional label contract and its errors, and the packed adapters the
+trainer uses (training them is in tests/test_digits.py)."""
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -9,7 +9,6 @@ from hypothesis import strategies as st
 
 import tinygan as tg
 import tinygan.nn as nn
-from tinygan.gan import mnist_experiments as X
 from tinygan.gan import models as M
 
 
@@ -199,137 +198,3 @@ def test_packed_generator_sends_gradient_to_its_weights_only():
     pd(pg(zy)).sum().backward()
     assert all(p.grad is not None for p in G.parameters())
     assert set(map(id, pg.parameters())) == set(map(id, G.parameters()))
-
-
-# ---------------------------------------------------------------- experiments
-
-
-@pytest.fixture(scope="module")
-def tiny_digits():
-    images, labels = X.synthetic_digits(64, seed=3)
-    return X.Digits(images, labels, "synthetic (test)", synthetic=True)
-
-
-def test_synthetic_digits(tiny_digits):
-    images, labels = tiny_digits.images, tiny_digits.labels
-    assert images.shape == (64, 1, 28, 28) and images.dtype == np.float32
-    assert images.min() == -1 and images.max() == 1
-    assert set(labels.tolist()) <= set(range(10)) and len(set(labels.tolist())) > 5
-    again, _ = X.synthetic_digits(64, seed=3)
-    np.testing.assert_array_equal(images, again)
-    ink = (images + 1).sum(axis=(1, 2, 3)) / 2
-    eights, ones = ink[labels == 8], ink[labels == 1]
-    assert eights.min() > ones.max()  # seven segments hold more ink than one stroke
-
-
-@pytest.mark.parametrize("name", X.MODELS)
-def test_a_few_iterations_move_both_players(name, tiny_digits, device):
-    exp = X.make_experiment(name, tiny_digits, seed=1, batch_size=8, log_every=2, device=device,
-                            average=0.99)
-    g0 = [p.numpy().copy() for p in exp.generator.parameters()]
-    d0 = [p.numpy().copy() for p in exp.discriminator.parameters()]
-    done = X.train_for(exp, steps=2)
-    assert done["steps"] == exp.steps == 2 and done["wall_seconds"] > 0
-    assert any(not np.array_equal(a, p.numpy()) for a, p in zip(g0, exp.generator.parameters()))
-    assert any(not np.array_equal(a, p.numpy())
-               for a, p in zip(d0, exp.discriminator.parameters()))
-    hist = exp.trainer.history
-    assert hist["iteration"] == [2] and np.isfinite(hist["d_loss"][0])
-    labels = X.balanced_labels(12) if exp.conditional else None
-    for averaged in (False, True):
-        images = X.sample(exp, 12, seed=0, labels=labels, averaged=averaged)
-        assert images.shape == (12, 1, 28, 28) and np.all(np.abs(images) <= 1)
-    assert exp.generator.parameters()[0].device == device
-
-
-def test_sample_is_repeatable_and_label_checked(tiny_digits):
-    exp = X.make_experiment("cgan", tiny_digits, seed=0)
-    a = X.sample(exp, 5, seed=7, labels=[0, 1, 2, 3, 4])
-    b = X.sample(exp, 5, seed=7, labels=[0, 1, 2, 3, 4])
-    np.testing.assert_array_equal(a, b)
-    with pytest.raises(ValueError, match="needs labels"):
-        X.sample(exp, 5)
-    with pytest.raises(ValueError, match="not conditional"):
-        X.sample(X.make_experiment("mlp", tiny_digits), 5, labels=[0] * 5)
-
-
-def test_train_for_needs_a_budget_and_a_known_clock(tiny_digits):
-    exp = X.make_experiment("mlp", tiny_digits)
-    with pytest.raises(ValueError, match="needs a budget"):
-        X.train_for(exp)
-    with pytest.raises(ValueError, match="clock must be"):
-        X.train_for(exp, steps=1, clock="gpu")
-    with pytest.raises(ValueError, match="unknown model 'gan'"):
-        X.build_models("gan")
-
-
-def test_same_seed_same_run(tiny_digits):
-    runs = []
-    for _ in range(2):
-        exp = X.make_experiment("mlp", tiny_digits, seed=5, batch_size=8)
-        X.train_for(exp, steps=2)
-        runs.append([p.numpy() for p in exp.generator.parameters()])
-    assert all(np.array_equal(a, b) for a, b in zip(*runs))
-
-
-def test_packed_sampler_keeps_labels_with_their_images(tiny_digits):
-    data = X.packed_sampler(tiny_digits.images, tiny_digits.labels)
-    rows = data(16, np.random.default_rng(0)).numpy()
-    flat = tiny_digits.images.reshape(64, 784)
-    for row in rows:
-        i = np.flatnonzero((flat == row[:784]).all(axis=1))[0]
-        assert row[784:].argmax() == tiny_digits.labels[i] and row[784:].sum() == 1
-    noise = X.packed_noise()(1000, np.random.default_rng(0)).numpy()
-    assert noise.shape == (1000, 110) and np.all(noise[:, 100:].sum(axis=1) == 1)
-    assert np.bincount(noise[:, 100:].argmax(axis=1), minlength=10).min() > 60
-
-
-# ---------------------------------------------------------------- the weight average
-
-
-def test_weight_average_update_rule(tiny_digits):
-    exp = X.make_experiment("dcgan", tiny_digits, seed=2, batch_size=4, average=0.9)
-    avg0 = [p.numpy().copy() for p in exp.average.copy.parameters()]
-    X.train_for(exp, steps=1)
-    d = min(0.9, 1 / 10)  # the warm-up factor (1 + t) / (10 + t) at t = 0
-    for a0, a, live in zip(avg0, exp.average.copy.parameters(), exp.generator.parameters()):
-        np.testing.assert_allclose(a.numpy(), d * a0 + (1 - d) * live.numpy(), rtol=1e-5,
-                                   atol=1e-7)
-    assert not any(p.requires_grad for p in exp.average.copy.parameters())
-    with pytest.raises(ValueError, match="decay must lie in"):
-        X.WeightAverage(exp.generator, 1.0)
-
-
-def test_weight_average_of_fixed_weights_is_those_weights(tiny_digits):
-    G, _ = M.mlp_gan()
-    avg = X.WeightAverage(G, decay=0.5)
-    for p in avg.copy.parameters():
-        p.data[...] = 0  # start far away; G does not move
-    for _ in range(60):
-        avg.update()
-    for a, live in zip(avg.copy.parameters(), G.parameters()):
-        np.testing.assert_allclose(a.numpy(), live.numpy(), atol=1e-6)
-
-
-def test_averaged_generator_gets_its_own_batch_norm_statistics(tiny_digits):
-    exp = X.make_experiment("mlp", tiny_digits, seed=0, batch_size=8, average=0.99)
-    X.train_for(exp, steps=3)
-    G = exp.average.generator(batches=2, batch_size=64)
-    assert not G.training
-    bn = G.body.net[1] if hasattr(G, "body") else G.net[1]
-    assert isinstance(bn, nn.BatchNorm1d) and bn.momentum == 0.1  # restored after calibration
-    assert int(bn.num_batches_tracked.item()) == 2
-    # the cumulative average over the calibration batches: recompute it by hand
-    rng = np.random.default_rng(0)
-    first = G.net[0]
-    means = []
-    for _ in range(2):
-        z = tg.tensor(rng.standard_normal((64, 100)).astype(np.float32))
-        means.append(first(z).numpy().mean(axis=0))
-    np.testing.assert_allclose(bn.running_mean.numpy(), np.mean(means, axis=0), rtol=1e-4,
-                               atol=1e-5)
-    a = X.sample(exp, 6, seed=1, averaged=True)
-    b = X.sample(exp, 6, seed=1)
-    assert a.shape == b.shape and not np.array_equal(a, b)
-    with pytest.raises(ValueError, match="keeps no weight average"):
-        X.sample(X.make_experiment("mlp", tiny_digits), 2, averaged=True)

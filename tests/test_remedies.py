@@ -12,11 +12,13 @@ import tinygan.nn as nn
 from tinygan import backend, init
 from tinygan.data import toy
 from tinygan.gan import losses, remedies
-from tinygan.gan.remedies import (EMA, FeatureMatching, HistoricalAverage, InstanceNoise,
-                                  MinibatchDiscrimination, Packed, RemedyTrainer, functional_call,
+from tinygan.gan.hooks import EMA
+from tinygan.gan.remedies import (AnnealNoise, FeatureMatching, HistoricalAverage, InstanceNoise,
+                                  MinibatchDiscrimination, Packed, UnrolledTrainer,
+                                  functional_call,
                                   feature_matching_loss, one_sided_label_smoothing, pack,
                                   unrolled_generator_loss)
-from tinygan.gan.trainer import normal_noise
+from tinygan.gan.trainer import Hook, Trainer, normal_noise
 from tinygan.optim import Adam
 from tinygan.tensor import Tensor
 from tinygan.testing import gradcheck
@@ -181,9 +183,9 @@ def test_feature_matching_replaces_the_generator_objective():
     G, body = mlp([2, 8, 2], dtype=np.float32), mlp([2, 8, 4], dtype=np.float32, seed=1)
     D = nn.Sequential(body, nn.Tanh(), nn.Linear(4, 1))
     fm = FeatureMatching(body, weight=2.0)
-    t = RemedyTrainer(G, D, Adam(G.parameters(), 1e-2), Adam(D.parameters(), 1e-2),
-                      data=lambda m, rng: ring.sample(m, rng=rng), noise=normal_noise(2),
-                      batch_size=16, objective=FeatureMatching.objective(), g_extra=fm)
+    t = Trainer(G, D, Adam(G.parameters(), 1e-2), Adam(D.parameters(), 1e-2),
+                data=lambda m, rng: ring.sample(m, rng=rng), noise=normal_noise(2),
+                batch_size=16, objective=FeatureMatching.objective(), hooks=[fm])
     d_before = [p.numpy().copy() for p in D.parameters()]
     g_before = [p.numpy().copy() for p in G.parameters()]
     t.g_step()
@@ -283,17 +285,17 @@ def test_functional_call_swaps_parameters_and_restores_them():
 def test_unrolled_trainer_steps_both_players():
     ring = toy.ring_2d()
     G, D = mlp([2, 8, 2], act=nn.ReLU, dtype=np.float32), mlp([2, 8, 1], dtype=np.float32)
-    t = RemedyTrainer(G, D, Adam(G.parameters(), 1e-2), Adam(D.parameters(), 1e-2),
-                      data=lambda m, rng: ring.sample(m, rng=rng), noise=normal_noise(2),
-                      batch_size=8, unroll_steps=3, log_every=1)
+    t = UnrolledTrainer(G, D, Adam(G.parameters(), 1e-2), Adam(D.parameters(), 1e-2),
+                        data=lambda m, rng: ring.sample(m, rng=rng), noise=normal_noise(2),
+                        batch_size=8, unroll_steps=3, log_every=1)
     d0, g0 = D.state_dict(), G.state_dict()
     t.step()
     assert all(not np.array_equal(d0[k], v) for k, v in D.state_dict().items())
     assert any(not np.array_equal(g0[k], v) for k, v in G.state_dict().items())
     assert np.isfinite(t.history["g_loss"][-1])
     with pytest.raises(ValueError, match="unroll_steps"):
-        RemedyTrainer(G, D, Adam(G.parameters()), Adam(D.parameters()), data=None, noise=None,
-                      unroll_steps=-1)
+        UnrolledTrainer(G, D, Adam(G.parameters()), Adam(D.parameters()), data=None,
+                        noise=None, unroll_steps=-1)
 
 
 # ---------------------------------------------------------------- one-sided label smoothing
@@ -360,9 +362,24 @@ def test_historical_average_penalty_is_zero_at_the_average():
     # as a hook it folds the current parameters in first: a constant history costs nothing
     v = nn.Parameter(np.ones(3))
     hook = HistoricalAverage([v], weight=1.0)
-    assert all(hook(None).item() == 0 for _ in range(3))
+    assert all(hook().item() == 0 for _ in range(3))
     with pytest.raises(ValueError, match="no parameters"):
         HistoricalAverage([])
+    with pytest.raises(ValueError, match="player"):
+        HistoricalAverage([v], player="critic")
+
+
+def test_historical_average_state_round_trip():
+    rng = np.random.default_rng(2)
+    w = nn.Parameter(rng.standard_normal((2, 3)))
+    a = HistoricalAverage([w], weight=1.0, player="generator")
+    for _ in range(4):
+        w.data[...] = rng.standard_normal((2, 3))
+        a.update()
+    b = HistoricalAverage([w], weight=1.0, player="generator")
+    b.load_state_dict(a.state_dict())
+    assert b.count == 4 and np.array_equal(b.average[0], a.average[0])
+    assert b.d_loss(None) is None and b.g_loss(None).item() == a.g_loss(None).item()
 
 
 # ---------------------------------------------------------------- instance noise
@@ -394,13 +411,20 @@ def test_trainer_advances_the_instance_noise_clock():
     G, D = mlp([2, 8, 2], dtype=np.float32), mlp([2, 8, 1], dtype=np.float32)
     noisy = InstanceNoise(D, std=0.5, anneal_iterations=4, seed=1)
     seen = []
-    t = RemedyTrainer(G, noisy, Adam(G.parameters(), 1e-3), Adam(noisy.parameters(), 1e-3),
-                      data=lambda m, rng: ring.sample(m, rng=rng), noise=normal_noise(2),
-                      batch_size=8, log_every=1,
-                      before_step=[lambda tr: noisy.set_iteration(tr.iteration),
-                                   lambda tr: seen.append(noisy.current_std)])
+
+    class Watch(Hook):
+        def before_step(self, trainer):
+            seen.append(noisy.current_std)
+
+    t = Trainer(G, noisy, Adam(G.parameters(), 1e-3), Adam(noisy.parameters(), 1e-3),
+                data=lambda m, rng: ring.sample(m, rng=rng), noise=normal_noise(2),
+                batch_size=8, log_every=1, hooks=[AnnealNoise(noisy), Watch()])
     t.fit(5)
     np.testing.assert_allclose(seen, [0.5, 0.375, 0.25, 0.125, 0.0])
+    state = t.hooks[0].state_dict()
+    draw = noisy.rng.standard_normal(3)
+    t.hooks[0].load_state_dict(state)  # the noise stream is part of the run's state
+    np.testing.assert_array_equal(noisy.rng.standard_normal(3), draw)
 
 
 # ---------------------------------------------------------------- EMA
@@ -425,3 +449,8 @@ def test_ema_averages_weights_and_leaves_the_model_alone():
     assert not ema.module.training
     with pytest.raises(ValueError, match="decay"):
         EMA(model, decay=1.0)
+    other = EMA(mlp([2, 3, 1], seed=5), decay=0.9)
+    other.load_state_dict(ema.state_dict())
+    assert other.updates == ema.updates
+    for a, b in zip(other.module.parameters(), ema.module.parameters()):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())

@@ -6,17 +6,18 @@ import numpy as np
 import pytest
 
 import tinygan as tg
-from tinygan.gan import toy1d
-from tinygan.gan.toy1d import Toy1DConfig
+from tinygan.experiments import toy1d
+from tinygan.experiments.toy1d import Toy1DConfig
+from tinygan.gan.models import MinibatchStd, Standardize
 from tinygan.testing import gradcheck
 
-FAST = Toy1DConfig(iterations=1000, snapshot_every=100)
+FAST = Toy1DConfig(steps=1000, snapshot_every=100)
 
 
 def test_data_histogram_is_exact_and_conserves_mass():
     config = Toy1DConfig()
-    edges = toy1d.bin_edges(config)
-    hist = toy1d.data_histogram(config, edges)
+    edges = config.bin_edges()
+    hist = toy1d.data_histogram(config)
     assert hist.sum() == pytest.approx(1.0, abs=1e-12) and len(hist) == config.bins + 2
     samples = np.random.default_rng(0).normal(config.data_mean, config.data_std, 400000)
     np.testing.assert_allclose(np.histogram(samples, edges)[0] / len(samples), hist, atol=2.5e-3)
@@ -24,15 +25,14 @@ def test_data_histogram_is_exact_and_conserves_mass():
 
 def test_optimal_discriminator_is_half_when_p_g_is_p_data():
     config = Toy1DConfig()
-    edges = toy1d.bin_edges(config)[1:-1]
-    p_data = toy1d.data_distribution(config).density(0.5 * (edges[1:] + edges[:-1]))
-    np.testing.assert_allclose(toy1d.optimal_discriminator(config, p_data), 0.5)
-    d = toy1d.optimal_discriminator(config, 3 * p_data)
+    p_data = config.data().density(config.bin_centres())
+    np.testing.assert_allclose(config.optimal_discriminator(p_data), 0.5)
+    d = config.optimal_discriminator(3 * p_data)
     np.testing.assert_allclose(d, 0.25)
 
 
 def test_measure_on_an_untrained_pair_is_consistent():
-    trainer = toy1d.make_trainer(Toy1DConfig())
+    trainer = toy1d.build(Toy1DConfig()).trainer
     m = toy1d.measure(trainer.G, trainer.D, Toy1DConfig())
     assert m.c_of_g == pytest.approx(-math.log(4) + 2 * m.js)
     assert m.value <= m.c_of_g + 1e-6  # V(G, D) <= max_D V(G, D) = C(G) (Proposition 1)
@@ -40,7 +40,7 @@ def test_measure_on_an_untrained_pair_is_consistent():
 
 
 def test_branch_leaves_the_original_run_alone():
-    trainer = toy1d.make_trainer(Toy1DConfig())
+    trainer = toy1d.build(Toy1DConfig()).trainer
     before = [p.numpy().copy() for p in trainer.G.parameters() + trainer.D.parameters()]
     other = toy1d.branch(trainer, d_steps=3, g_steps=2)
     after = [p.numpy() for p in trainer.G.parameters() + trainer.D.parameters()]
@@ -59,10 +59,11 @@ def test_a_short_seeded_run_reaches_the_targets():
     assert [s.iteration for s in result.snapshots] == list(range(0, 1001, 100))
     assert panels.a.iteration == 200 and panels.d.iteration == 1000
     assert result.history["iteration"][-1] == 1000
-    assert len(panels.a.lines) == len(toy1d.line_grid(FAST))
+    assert len(panels.a.lines) == len(FAST.line_grid())
     # the four-panel figure draws (the animation is drawn and saved by the CLI test below)
     plt = pytest.importorskip("matplotlib.pyplot")
-    fig = toy1d.draw_figure1(result, panels)
+    from tinygan.viz.toy1d import draw_figure1
+    fig = draw_figure1(result, panels)
     assert len(fig.axes) == 6  # four panels, the JS curve and the value of the game
     plt.close(fig)
 
@@ -78,7 +79,7 @@ def test_cli_demo_writes_figure_and_gif(tmp_path, capsys):
 
 
 def test_minibatch_std_appends_the_batch_spread_and_is_differentiable():
-    layer = toy1d.MinibatchStd()
+    layer = MinibatchStd()
     x = np.random.default_rng(0).normal(size=(16, 3))
     out = layer(tg.tensor(x, dtype=np.float64)).numpy()
     assert out.shape == (16, 4)
@@ -92,9 +93,8 @@ def test_minibatch_std_appends_the_batch_spread_and_is_differentiable():
 
 def test_first_layer_bends_and_discriminate_use_data_units():
     config = Toy1DConfig()
-    trainer = toy1d.make_trainer(config)
-    D = trainer.D
-    assert isinstance(D[0], toy1d.Standardize) and isinstance(D[1], toy1d.MinibatchStd)
+    D = toy1d.build(config).trainer.D
+    assert isinstance(D[0], Standardize) and isinstance(D[1], MinibatchStd)
     bends = toy1d.first_layer_bends(D, batch_std=config.data_std)
     linear = D[2]
     w, b = linear.weight.numpy().astype(np.float64), linear.bias.numpy().astype(np.float64)

@@ -1,4 +1,4 @@
-"""The 2D ring/grid experiment (tinygan.gan.toy2d): the datasets of the protocol, the models each
+"""The 2D ring/grid experiment (tinygan.experiments.toy2d): the datasets of the protocol, the models each
 method builds, seeded repeatability, and that every method trains and is scored by the protocol
 (2,500 samples, 3-sigma rule) with its wall time."""
 import math
@@ -7,11 +7,12 @@ import numpy as np
 import pytest
 
 import tinygan.nn as nn
-from tinygan.gan import remedies, toy2d
-from tinygan.gan.toy2d import METHODS, Toy2DConfig
+from tinygan.experiments import toy2d
+from tinygan.experiments.toy2d import METHODS, Toy2DConfig
+from tinygan.gan import remedies
 from tinygan.tensor import Tensor
 
-TINY = dict(iterations=6, batch_size=16, hidden=8, eval_samples=200, unroll_steps=2)
+TINY = dict(steps=6, batch_size=16, hidden=8, eval_samples=200, unroll_steps=2)
 
 
 def test_datasets_are_the_papers():
@@ -39,7 +40,7 @@ class DataGenerator(nn.Module):
 @pytest.mark.parametrize("dataset", ["ring", "grid"])
 def test_the_data_itself_scores_all_modes_and_the_3_sigma_mass(dataset):
     cfg = Toy2DConfig(dataset=dataset)
-    m = toy2d.evaluate(DataGenerator(dataset), cfg)
+    m = toy2d.protocol_scores(DataGenerator(dataset), cfg)
     assert m["num_samples"] == 2500 and m["num_modes"] == (8 if dataset == "ring" else 25)
     assert m["modes_captured"] == m["num_modes"]
     # in 2D, P(|x - mu| <= 3 sigma) = 1 - exp(-9/2) = 0.9889; 2,500 draws: s.e. 0.002
@@ -57,17 +58,16 @@ def test_models_follow_the_method():
     _, Dm = toy2d.build_models(Toy2DConfig(method="minibatch_discrimination", mbd_kernels=4))
     assert isinstance(Dm.minibatch, remedies.MinibatchDiscrimination)
     assert Dm.head.in_features == 128 + 4
-    trainer, ema = toy2d.make_trainer(Toy2DConfig(method="packing", batch_size=8, hidden=8))
-    assert isinstance(trainer.D, remedies.Packed) and ema is not None
-    assert trainer.m == 16                          # PacGAN's convention: 8 packs of 2 per step
-    trainer, _ = toy2d.make_trainer(Toy2DConfig(method="packing", batch_size=8, hidden=8,
-                                                pack_batch=False))
-    assert trainer.m == 8                           # or 4 packs from the usual 8 samples
-    trainer, _ = toy2d.make_trainer(Toy2DConfig(method="unrolled", unroll_steps=3, hidden=8))
-    assert trainer.unroll_steps == 3
-    trainer, _ = toy2d.make_trainer(Toy2DConfig(method="instance_noise", hidden=8,
-                                                dataset="grid", noise_std=0.1))
-    assert trainer.D.std == pytest.approx(0.4)                       # 0.1 x the grid's half-width
+    exp = toy2d.build(Toy2DConfig(method="packing", batch_size=8, hidden=8))
+    assert isinstance(exp.trainer.D, remedies.Packed) and exp.ema is not None
+    assert exp.trainer.m == 16                      # PacGAN's convention: 8 packs of 2 per step
+    exp = toy2d.build(Toy2DConfig(method="packing", batch_size=8, hidden=8, pack_batch=False))
+    assert exp.trainer.m == 8                       # or 4 packs from the usual 8 samples
+    exp = toy2d.build(Toy2DConfig(method="unrolled", unroll_steps=3, hidden=8))
+    assert isinstance(exp.trainer, remedies.UnrolledTrainer) and exp.trainer.unroll_steps == 3
+    exp = toy2d.build(Toy2DConfig(method="instance_noise", hidden=8, dataset="grid",
+                                  noise_std=0.1))
+    assert exp.trainer.D.std == pytest.approx(0.4)                   # 0.1 x the grid's half-width
 
 
 def test_config_checks_its_names():
@@ -110,9 +110,9 @@ def test_ema_is_what_gets_evaluated():
     result = toy2d.run(Toy2DConfig(ema_decay=0.5, **TINY))
     off = toy2d.run(Toy2DConfig(ema_decay=None, **TINY))
     assert off.metrics == off.raw_metrics and off.generator is not None
-    x = toy2d.sample(result.generator, 200, 2, [result.config.seed, 4])
+    x = toy2d.generate(result.generator, 200, 2, [result.config.seed, 4])
     np.testing.assert_array_equal(x, result.samples)                 # scored = the EMA's samples
-    assert toy2d.evaluate(result.generator, result.config) == result.metrics
+    assert toy2d.protocol_scores(result.generator, result.config) == result.metrics
 
 
 def test_aggregate_gives_mean_and_standard_error_per_method_and_dataset():

@@ -10,7 +10,8 @@ import tinygan.nn as nn
 from tinygan import backend, init
 from tinygan.data import toy
 from tinygan.gan import losses
-from tinygan.gan.trainer import Trainer, frozen, normal_noise, uniform_noise
+from tinygan.gan.hooks import LinearDecay
+from tinygan.gan.trainer import Hook, Trainer, frozen, normal_noise, uniform_noise
 from tinygan.optim import SGD, Adam
 
 
@@ -121,7 +122,9 @@ def test_saturating_and_nonsaturating_gradients_differ_as_derived():
 
 def test_history_is_window_averaged_every_log_every_iterations():
     trainer = make(k=2, log_every=5)
-    history = trainer.fit(12)
+    done = trainer.fit(12)
+    history = trainer.history
+    assert done["steps"] == 12 and done["cpu_seconds"] > 0
     assert history["iteration"] == [5, 10]
     for key in ("d_loss", "g_loss", "d_real", "d_fake", "g_grad_norm"):
         assert len(history[key]) == 2 and all(math.isfinite(v) for v in history[key])
@@ -144,30 +147,68 @@ def test_callback_runs_at_start_every_n_and_at_the_end():
     assert seen == [0, 10, 20, 25]
 
 
-def test_lr_lambda_scales_both_learning_rates():
-    trainer = make(lr_lambda=lambda it: 1.0 / (1 + it))
-    trainer.fit(4)
-    assert trainer.g_opt.lr == pytest.approx(1e-2 / 4)
-    assert trainer.d_opt.lr == pytest.approx(1e-2 / 4)
+def test_linear_decay_scales_both_learning_rates():
+    trainer = make(hooks=[LinearDecay(total=4, final=0.25)])
+    trainer.fit(3)  # the rate of iteration t is set before it: t = 2 was the last
+    assert trainer.g_opt.lr == pytest.approx(1e-2 * (1 - 0.75 * 2 / 4))
+    assert trainer.d_opt.lr == pytest.approx(1e-2 * (1 - 0.75 * 2 / 4))
+    trainer.fit(5)
+    assert trainer.g_opt.lr == pytest.approx(1e-2 * 0.25)  # held at `final` after `total`
 
 
-def test_extra_loss_hooks_are_added_to_each_player():
-    calls = []
+class Recorder(Hook):
+    """Records every call, adds 0 to D's loss and ||G(z)||^2 to G's."""
 
-    def d_extra(trainer, real, fake, real_logits, fake_logits):
-        calls.append("D")
+    def __init__(self, calls):
+        self.calls = calls
+
+    def before_step(self, trainer): self.calls.append("before")
+    def after_step(self, trainer): self.calls.append("after")
+
+    def d_loss(self, trainer, real, fake, real_logits, fake_logits):
+        self.calls.append("D")
         return 0.0 * real_logits.sum()
 
-    def g_extra(trainer, fake, fake_logits):
-        calls.append("G")
+    def g_loss(self, trainer, fake, fake_logits):
+        self.calls.append("G")
         return (fake * fake).mean()
 
-    plain, hooked = make(seed=1), make(seed=1, d_extra=d_extra, g_extra=g_extra)
+
+def test_hooks_are_called_in_order_and_their_terms_added():
+    calls = []
+    plain, hooked = make(seed=1, k=2), make(seed=1, k=2, hooks=[Recorder(calls)])
     plain.step()
     hooked.step()
-    assert calls == ["D", "G"]
+    assert calls == ["before", "D", "D", "G", "after"]
     assert same(params(plain.D), params(hooked.D))   # a zero extra term changes nothing
     assert not same(params(plain.G), params(hooked.G))
+
+
+def test_a_hook_must_be_a_hook():
+    with pytest.raises(TypeError, match=r"hooks\[0\] is a function"):
+        make(hooks=[lambda trainer: None])
+
+
+def test_state_dict_round_trip_continues_bit_identically():
+    """A trainer rebuilt from another's state_dict (models, optimizers, random streams,
+    counters, history, the half-summed statistics, hooks) steps exactly as the original."""
+    a, b = make(seed=3, hooks=[LinearDecay(20, 0.1)]), make(seed=9, hooks=[LinearDecay(20, 0.1)])
+    a.log_every = b.log_every = 4
+    a.fit(6)  # 6 is not a multiple of log_every: partial sums are part of the state
+    b.load_state_dict(a.state_dict())
+    a.fit(7)
+    b.fit(7)
+    assert same(params(a.G), params(b.G)) and same(params(a.D), params(b.D))
+    assert a.history == b.history and a.iteration == b.iteration == 13
+    with pytest.raises(ValueError, match="hooks"):
+        make().load_state_dict(a.state_dict())
+
+
+def test_last_losses_are_kept():
+    trainer = make()
+    trainer.step()
+    assert trainer.last_d_loss is not None and trainer.last_g_loss is not None
+    assert np.isfinite(trainer.last_g_loss.item())
 
 
 def test_noise_priors_have_the_right_shape_and_range(device):
