@@ -172,15 +172,15 @@ def test_resamplers_match_torch():
 
 @pytest.mark.parametrize("call, message", [
     (lambda: nn.Conv2d(3, 8, 3)(tg.zeros(1, 4, 8, 8)),
-     r"Conv2d\(3, 8, kernel_size=\(3, 3\), stride=\(1, 1\)\) got input of shape \(1, 4, 8, 8\):"
-     r" expected 4-D \(N, 3, H, W\)"),
+     r"Conv2d\(3, 8, kernel_size=\(3, 3\), stride=\(1, 1\)\): conv2d: input of shape "
+     r"\(1, 4, 8, 8\) has 4 channels but weight of shape \(8, 3, 3, 3\) expects 3"),
     (lambda: nn.Conv2d(3, 8, 3)(tg.zeros(3, 8, 8)),
-     r"Conv2d\(3, 8.*got input of shape \(3, 8, 8\)"),
+     r"Conv2d\(3, 8.*input must be 4-D \(N, C, H, W\), got shape \(3, 8, 8\)"),
     (lambda: nn.Conv2d(3, 8, 5)(tg.zeros(1, 3, 4, 4)),
      r"Conv2d\(3, 8, kernel_size=\(5, 5\).*: conv2d: kernel \(5, 5\) is larger than the padded"
      r" input"),
     (lambda: nn.ConvTranspose2d(4, 2, 3)(tg.zeros(1, 3, 4, 4)),
-     r"ConvTranspose2d\(4, 2, .*got input of shape \(1, 3, 4, 4\)"),
+     r"ConvTranspose2d\(4, 2, .*input of shape \(1, 3, 4, 4\) has 3 channels"),
     (lambda: nn.ConvTranspose2d(4, 2, 2, padding=2)(tg.zeros(1, 4, 1, 1)),
      r"ConvTranspose2d\(4, 2.*padding \(2, 2\) is too large"),
     (lambda: nn.ConvTranspose2d(4, 2, 3, stride=2, output_padding=2),

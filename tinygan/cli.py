@@ -37,14 +37,11 @@ def _figures_dir(out):
 
 
 def _demo(args) -> int:
-    import matplotlib
-    matplotlib.use("Agg")  # files only: the demo never opens a window
-    import matplotlib.pyplot as plt
-
     from tinygan import viz
     from tinygan.experiments import toy1d
     from tinygan.viz import toy1d as draw1d
 
+    viz.files_only()  # the demo never opens a window
     config = toy1d.Toy1DConfig(seed=args.seed)
     if args.iterations is not None:
         config = config.replace(steps=args.iterations)
@@ -66,10 +63,10 @@ def _demo(args) -> int:
     with _figures_dir(args.out):
         fig = draw1d.draw_figure1(result, panels)
         figure = viz.save_figure(fig, "03_toy1d_figure1.png")
-        plt.close(fig)
+        viz.close(fig)
         anim = draw1d.animate(config, result.snapshots, every=2)
         gif = viz.save_animation(anim, "03_toy1d_training.gif", fps=8, dpi=70)
-        plt.close("all")
+        viz.close()
     final = result.final
     print(f"Figure 1 (four panels, JS and C(G) curves): {figure}")
     print(f"Animation of the run:                      {gif}")

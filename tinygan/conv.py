@@ -20,9 +20,7 @@ col2im adds one shifted slice per (kernel row, group of `stride` kernel columns)
 W*stride*C contiguous numbers per output row; no index repeats within a slice, so a plain +=
 is exact and no scatter-add is needed. The batch goes through in chunks (CHUNK_BYTES) so that
 no whole-batch im2col matrix is ever held: it would add ~13 MB to a DCGAN step's peak memory.
-
-Profile of a DCGAN-MNIST step (benchmarks/bench_dcgan.py, one thread): the matrix products are
-~75% of the convolutions' time; the im2col copy, col2im adds and layout copies the rest.
+(Where the time of a DCGAN step goes: benchmarks/README.md.)
 """
 from __future__ import annotations
 
@@ -32,17 +30,19 @@ from . import backend
 from .tensor import Function, Tensor, as_tensor
 
 __all__ = ["conv2d", "conv_transpose2d", "avg_pool2d", "interpolate", "conv_output_size",
-           "conv_transpose_output_size", "im2col", "col2im"]
+           "conv_transpose_output_size", "im2col", "col2im", "as_pair"]
 
 
 # ---------------------------------------------------------------- sizes and argument checks
 
 
-def _pair(v, what: str, fn: str, minimum: int) -> tuple:
-    """An int or a pair of ints -> a pair, each at least `minimum`."""
+def as_pair(v, what: str, where: str, minimum: int) -> tuple:
+    """An int or a pair of ints -> a pair, each at least `minimum`; else a ValueError naming
+    `where` (the function or layer) and `what` (the argument)."""
     pair = (v, v) if _is_int(v) else tuple(v) if isinstance(v, (tuple, list)) else ()
     if len(pair) != 2 or not all(_is_int(i) for i in pair) or min(pair) < minimum:
-        raise ValueError(f"{fn}: {what} must be an int or a pair of ints >= {minimum}, got {v!r}")
+        raise ValueError(f"{where}: {what} must be an int or a pair of ints >= {minimum}, "
+                         f"got {v!r}")
     return tuple(int(i) for i in pair)
 
 
@@ -194,16 +194,12 @@ class Conv2d(Function):
 
     def backward(self, gy):
         x, w = self.inputs[:2]
-        gx = gw = gb = None
+        gx = None
         if self.needs[0]:
             extra = tuple(_leftover(x.shape[2 + a], gy.shape[2 + a], w.shape[2 + a],
                                     self.stride[a], self.padding[a]) for a in (0, 1))
             gx = ConvTranspose2d(self.stride, self.padding, extra)(gy, w)
-        if self.needs[1]:
-            gw = Conv2dWeightGrad(w.shape[2:], self.stride, self.padding)(x, gy)
-        if len(self.inputs) == 3 and self.needs[2]:
-            gb = gy.sum(axis=(0, 2, 3))
-        return gx, gw, gb
+        return (gx, *_weight_and_bias_grads(self, x, gy, gy))
 
 
 class ConvTranspose2d(Function):
@@ -234,14 +230,18 @@ class ConvTranspose2d(Function):
 
     def backward(self, gz):
         y, w = self.inputs[:2]
-        gy = gw = gb = None
-        if self.needs[0]:
-            gy = Conv2d(self.stride, self.padding)(gz, w)
-        if self.needs[1]:
-            gw = Conv2dWeightGrad(w.shape[2:], self.stride, self.padding)(gz, y)
-        if len(self.inputs) == 3 and self.needs[2]:
-            gb = gz.sum(axis=(0, 2, 3))
-        return gy, gw, gb
+        gy = Conv2d(self.stride, self.padding)(gz, w) if self.needs[0] else None
+        return (gy, *_weight_and_bias_grads(self, gz, y, gz))
+
+
+def _weight_and_bias_grads(fn, x, g, g_out):
+    """(dw, db) of a Conv2d or ConvTranspose2d Function `fn`: dw = Conv2dWeightGrad(x, g), x and
+    g the input and output gradient of the (forward) convolution that shares the weight, and
+    db = sum of g_out, the gradient of fn's own output, over (N, H, W)"""
+    kernel = fn.inputs[1].shape[2:]
+    gw = Conv2dWeightGrad(kernel, fn.stride, fn.padding)(x, g) if fn.needs[1] else None
+    gb = g_out.sum(axis=(0, 2, 3)) if len(fn.inputs) == 3 and fn.needs[2] else None
+    return gw, gb
 
 
 class Conv2dWeightGrad(Function):
@@ -298,8 +298,8 @@ def conv2d(x, w, b=None, stride=1, padding=0) -> Tensor:
     output (N, O, (H + 2p - KH) // s + 1, (W + 2p - KW) // s + 1)."""
     x = as_tensor(x)
     w, b = as_tensor(w, x), None if b is None else as_tensor(b, x)
-    stride = _pair(stride, "stride", "conv2d", 1)
-    padding = _pair(padding, "padding", "conv2d", 0)
+    stride = as_pair(stride, "stride", "conv2d", 1)
+    padding = as_pair(padding, "padding", "conv2d", 0)
     _check_4d("conv2d", "input", x, "(N, C, H, W)")
     _check_4d("conv2d", "weight", w, "(out_channels, in_channels, KH, KW)")
     if x.shape[1] != w.shape[1]:
@@ -323,9 +323,9 @@ def conv_transpose2d(x, w, b=None, stride=1, padding=0, output_padding=0) -> Ten
     x = as_tensor(x)
     w, b = as_tensor(w, x), None if b is None else as_tensor(b, x)
     fn_name = "conv_transpose2d"
-    stride = _pair(stride, "stride", fn_name, 1)
-    padding = _pair(padding, "padding", fn_name, 0)
-    output_padding = _pair(output_padding, "output_padding", fn_name, 0)
+    stride = as_pair(stride, "stride", fn_name, 1)
+    padding = as_pair(padding, "padding", fn_name, 0)
+    output_padding = as_pair(output_padding, "output_padding", fn_name, 0)
     _check_4d(fn_name, "input", x, "(N, C, H, W)")
     _check_4d(fn_name, "weight", w, "(in_channels, out_channels, KH, KW)")
     if x.shape[1] != w.shape[0]:
@@ -349,9 +349,9 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0) -> Tensor:
     """Mean over KxK windows (zeros padding counted, as PyTorch's default): a convolution of
     every channel on its own with a constant 1/(KH*KW) kernel."""
     x = as_tensor(x)
-    kernel = _pair(kernel_size, "kernel_size", "avg_pool2d", 1)
-    stride = kernel if stride is None else _pair(stride, "stride", "avg_pool2d", 1)
-    padding = _pair(padding, "padding", "avg_pool2d", 0)
+    kernel = as_pair(kernel_size, "kernel_size", "avg_pool2d", 1)
+    stride = kernel if stride is None else as_pair(stride, "stride", "avg_pool2d", 1)
+    padding = as_pair(padding, "padding", "avg_pool2d", 0)
     _check_4d("avg_pool2d", "input", x, "(N, C, H, W)")
     if any(2 * p > k for p, k in zip(padding, kernel)):
         raise ValueError(f"avg_pool2d: padding {padding} must be at most half the kernel {kernel}")
@@ -371,7 +371,7 @@ def interpolate(x, scale_factor=2, mode: str = "nearest") -> Tensor:
     x = as_tensor(x)
     if mode != "nearest":
         raise ValueError(f"interpolate: only mode='nearest' is implemented, got {mode!r}")
-    sh, sw = _pair(scale_factor, "scale_factor", "interpolate", 1)
+    sh, sw = as_pair(scale_factor, "scale_factor", "interpolate", 1)
     _check_4d("interpolate", "input", x, "(N, C, H, W)")
     n, c, h, w = x.shape
     blocks = x.reshape(n, c, h, 1, w, 1).broadcast_to((n, c, h, sh, w, sw))

@@ -166,7 +166,7 @@ def _check_histograms(p, q) -> bool:
     return True
 
 
-def _pair(p, q, normalize: bool, axis):
+def _two_distributions(p, q, normalize: bool, axis):
     """Two probability arrays on the same outcomes (Histograms must share their edges)."""
     if _check_histograms(p, q):
         p, q, normalize, axis = p.counts, q.counts, True, None
@@ -186,13 +186,13 @@ def _kl_terms(p: np.ndarray, q: np.ndarray) -> np.ndarray:
 def kl_divergence(p, q, *, base=None, normalize: bool = False, axis=None):
     """KL(p || q) = sum p log(p / q) >= 0; inf where q = 0 < p. p, q: probability arrays of one
     shape (the whole array is one distribution, or each slice along `axis`), or two Histograms."""
-    p, q = _pair(p, q, normalize, axis)
+    p, q = _two_distributions(p, q, normalize, axis)
     return _scalar(_kl_terms(p, q).sum(axis=axis) / _log_base(base))
 
 
 def js_divergence(p, q, *, base=None, normalize: bool = False, axis=None):
     """JS(p || q) = 1/2 KL(p || m) + 1/2 KL(q || m), m = (p + q)/2; symmetric, in [0, log 2]."""
-    p, q = _pair(p, q, normalize, axis)
+    p, q = _two_distributions(p, q, normalize, axis)
     # KL(p || m) with m = (p + q)/2 written as p log(2p / (p + q)): halving a subnormal p
     # would round m to 0 and the KL to inf
     s = p + q

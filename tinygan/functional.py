@@ -22,9 +22,11 @@ def linear(x, weight, bias=None) -> Tensor:
     one fused Function (tinygan/fused.py) whose dW comes out laid out like W."""
     x = as_tensor(x)
     weight = as_tensor(weight, x)
-    if x.ndim == 0 or weight.ndim != 2 or x.shape[-1] != weight.shape[1]:
-        raise ValueError(f"linear: input of shape {x.shape} and weight of shape {weight.shape} "
-                         "do not fit: the weight is (out, in) and the input's last axis is in")
+    if weight.ndim != 2:
+        raise ValueError(f"linear: the weight must be 2-D (out, in), got shape {weight.shape}")
+    if x.ndim == 0 or x.shape[-1] != weight.shape[1]:
+        raise ValueError(f"linear: input of shape {x.shape} does not fit a weight of shape "
+                         f"{weight.shape} (out, in): its last axis must be {weight.shape[1]}")
     if x.ndim != 2:  # a single sample (in,) or leading axes (..., in): via (N, in)
         lead = x.shape[:-1]
         return linear(x.reshape(-1, x.shape[-1]), weight, bias).reshape(lead + (-1,))
@@ -156,6 +158,8 @@ def batch_norm(x, running_mean=None, running_var=None, weight=None, bias=None,
     if x.ndim < 2:
         raise ValueError(f"batch_norm needs input of shape (N, C, ...), got shape {x.shape}")
     c = x.shape[1]
+    _check_per_channel("batch_norm", x, running_mean=running_mean, running_var=running_var,
+                       weight=weight, bias=bias)
     shape = (1, c) + (1,) * (x.ndim - 2)
     if not training:
         if running_mean is None or running_var is None:
@@ -184,6 +188,16 @@ def batch_norm(x, running_mean=None, running_var=None, weight=None, bias=None,
     return y
 
 
+def _check_per_channel(fn: str, x: Tensor, **tensors) -> None:
+    """Per-channel tensors (weight, bias, running statistics) must have shape (C,), C = axis 1."""
+    c = x.shape[1]
+    for name, t in tensors.items():
+        if t is not None and tuple(t.shape) != (c,):
+            raise ValueError(f"{fn}: input of shape {x.shape} has {c} channels on axis 1, but "
+                             f"{name} has shape {tuple(t.shape)}: one entry per channel, "
+                             f"({c},), is needed")
+
+
 def layer_norm(x, normalized_shape, weight=None, bias=None, eps: float = 1e-5) -> Tensor:
     """Over the trailing axes given by normalized_shape, for each sample:
     y = (x - mean) / sqrt(var + eps) * weight + bias (biased variance, as PyTorch)."""
@@ -204,5 +218,6 @@ def instance_norm(x, weight=None, bias=None, eps: float = 1e-5) -> Tensor:
     x = as_tensor(x)
     if x.ndim < 3:
         raise ValueError(f"instance_norm needs input of shape (N, C, H, ...), got shape {x.shape}")
+    _check_per_channel("instance_norm", x, weight=weight, bias=bias)
     y, _, _ = _normalize(x, tuple(range(2, x.ndim)), eps)
     return _affine(y, weight, bias, (1, x.shape[1]) + (1,) * (x.ndim - 2))

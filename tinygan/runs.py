@@ -329,22 +329,19 @@ def _update_bar(bar, trainer) -> None:
 
 def finish(exp, out: Path, frames: list, animation: bool = True) -> dict:
     """Final metrics and pictures of a finished run."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     from .viz.curves import losses_figure
 
+    viz.files_only()
     metrics = exp.evaluate()
     for name, fig in (("losses.png", losses_figure(exp.trainer.history, exp.name)),
                       ("samples.png", exp.draw())):
         viz.save_figure(fig, name, folder=out)
-        plt.close(fig)
+        viz.close(fig)
     if animation and exp.animated:
         anim = exp.animate(frames)
         if anim is not None:
             viz.save_animation(anim, "training.gif", fps=10, dpi=70, folder=out)
-        plt.close("all")
+        viz.close()
     return metrics
 
 
@@ -365,10 +362,8 @@ def sample(checkpoint, out, n: int | None = None, seed: int = 1234, labels=None,
         tgio.save(out, arrays, meta={"experiment": exp.name, "step": exp.trainer.iteration,
                                      "seed": seed, "config": exp.config.as_dict()})
         return out
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    viz.files_only()
     fig = exp.draw(n=n, seed=seed, labels=labels)
     viz.save_figure(fig, out.name, folder=out.parent if str(out.parent) else ".")
-    plt.close(fig)
+    viz.close(fig)
     return out

@@ -4,18 +4,13 @@ parameter-free resamplers, Upsample (nearest) and AvgPool2d. The math is in tiny
 from __future__ import annotations
 
 from .. import conv as C
-from .. import init
-from ..creation import zeros
-from .layers import _check_size
-from .module import Module, Parameter
-
-
-def _pair(layer, what, v, minimum):
-    return C._pair(v, what, layer, minimum)
+from .layers import _check_size, weight_and_bias
+from .module import Module
 
 
 class _ConvNd(Module):
-    """Shared by Conv2d and ConvTranspose2d: sizes, parameters and error wrapping."""
+    """Shared by Conv2d and ConvTranspose2d: sizes and parameters. The input's checks are
+    tinygan.conv's; the layers add their own name to its errors."""
     _transposed = False
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
@@ -23,26 +18,17 @@ class _ConvNd(Module):
         name = type(self).__name__
         _check_size(name, in_channels=in_channels, out_channels=out_channels)
         self.in_channels, self.out_channels = in_channels, out_channels
-        self.kernel_size = _pair(name, "kernel_size", kernel_size, 1)
-        self.stride = _pair(name, "stride", stride, 1)
-        self.padding = _pair(name, "padding", padding, 0)
-        self.output_padding = _pair(name, "output_padding", output_padding, 0)
+        self.kernel_size = C.as_pair(kernel_size, "kernel_size", name, 1)
+        self.stride = C.as_pair(stride, "stride", name, 1)
+        self.padding = C.as_pair(padding, "padding", name, 0)
+        self.output_padding = C.as_pair(output_padding, "output_padding", name, 0)
         kh, kw = self.kernel_size
         shape = (in_channels, out_channels) if self._transposed else (out_channels, in_channels)
-        self.weight = Parameter(zeros(*shape, kh, kw, device=device, dtype=dtype))
         # PyTorch's default: U(+-1/sqrt(fan_in)) with fan_in = weight.shape[1] * KH * KW, which
         # for the transposed layer is out_channels * KH * KW (PyTorch reads axis 1 either way)
-        fan_in = shape[1] * kh * kw
-        init.default_uniform_(self.weight, fan_in)
-        self.bias = None
-        if bias:
-            self.bias = Parameter(zeros(out_channels, device=device, dtype=dtype))
-            init.default_uniform_(self.bias, fan_in)
+        self.weight, self.bias = weight_and_bias((*shape, kh, kw), out_channels,
+                                                 shape[1] * kh * kw, bias, device, dtype)
 
-    def _check_input(self, x):
-        if x.ndim != 4 or x.shape[1] != self.in_channels:
-            raise ValueError(f"{self!r} got input of shape {x.shape}: expected 4-D "
-                             f"(N, {self.in_channels}, H, W)")
 
     def extra_repr(self):
         text = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
@@ -63,8 +49,7 @@ class Conv2d(_ConvNd):
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, 0, bias,
                          device, dtype)
 
-    def forward(self, x):
-        self._check_input(x)
+    def forward(self, x):  # the checks are conv2d's; an error also names the layer
         try:
             return C.conv2d(x, self.weight, self.bias, self.stride, self.padding)
         except ValueError as e:
@@ -85,7 +70,6 @@ class ConvTranspose2d(_ConvNd):
                              f"smaller than stride {self.stride}")
 
     def forward(self, x):
-        self._check_input(x)
         try:
             return C.conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding,
                                       self.output_padding)
@@ -100,7 +84,7 @@ class Upsample(Module):
     def __init__(self, scale_factor=2, mode: str = "nearest"):
         if mode != "nearest":
             raise ValueError(f"Upsample: only mode='nearest' is implemented, got {mode!r}")
-        self.scale_factor = _pair("Upsample", "scale_factor", scale_factor, 1)
+        self.scale_factor = C.as_pair(scale_factor, "scale_factor", "Upsample", 1)
         self.mode = mode
 
     def forward(self, x):
@@ -118,10 +102,10 @@ class AvgPool2d(Module):
     (torch.nn.AvgPool2d's defaults: ceil_mode=False, count_include_pad=True)."""
 
     def __init__(self, kernel_size, stride=None, padding=0):
-        self.kernel_size = _pair("AvgPool2d", "kernel_size", kernel_size, 1)
-        self.stride = self.kernel_size if stride is None else _pair("AvgPool2d", "stride",
-                                                                    stride, 1)
-        self.padding = _pair("AvgPool2d", "padding", padding, 0)
+        self.kernel_size = C.as_pair(kernel_size, "kernel_size", "AvgPool2d", 1)
+        self.stride = self.kernel_size if stride is None else \
+            C.as_pair(stride, "stride", "AvgPool2d", 1)
+        self.padding = C.as_pair(padding, "padding", "AvgPool2d", 0)
         if any(2 * p > k for p, k in zip(self.padding, self.kernel_size)):
             raise ValueError(f"AvgPool2d: padding {self.padding} must be at most half the kernel"
                              f" {self.kernel_size}")

@@ -19,6 +19,19 @@ def _check_size(layer: str, **sizes):
             raise ValueError(f"{layer}: {name} must be a non-negative int, got {n!r}")
 
 
+def weight_and_bias(weight_shape, bias_size: int, fan_in: int, bias: bool = True, device=None,
+                    dtype=None):
+    """(weight, bias) Parameters drawn from PyTorch's default U(+-1/sqrt(fan_in)); bias is None
+    when not wanted. Linear and the convolutions share it."""
+    weight = Parameter(zeros(*weight_shape, device=device, dtype=dtype))
+    init.default_uniform_(weight, fan_in)
+    if not bias:
+        return weight, None
+    b = Parameter(zeros(bias_size, device=device, dtype=dtype))
+    init.default_uniform_(b, fan_in)
+    return weight, b
+
+
 class Linear(Module):
     """y = x W^T + b with W of shape (out, in), as torch.nn.Linear."""
 
@@ -26,18 +39,14 @@ class Linear(Module):
                  dtype=None):
         _check_size("Linear", in_features=in_features, out_features=out_features)
         self.in_features, self.out_features = in_features, out_features
-        self.weight = Parameter(zeros(out_features, in_features, device=device, dtype=dtype))
-        init.default_uniform_(self.weight, in_features)
-        self.bias = None
-        if bias:
-            self.bias = Parameter(zeros(out_features, device=device, dtype=dtype))
-            init.default_uniform_(self.bias, in_features)
+        self.weight, self.bias = weight_and_bias((out_features, in_features), out_features,
+                                                 in_features, bias, device, dtype)
 
     def forward(self, x):
-        if x.shape[-1] != self.in_features:
-            raise ValueError(f"Linear({self.in_features}, {self.out_features}) got input of shape "
-                             f"{x.shape}: its last axis must be {self.in_features}")
-        return F.linear(x, self.weight, self.bias)
+        try:
+            return F.linear(x, self.weight, self.bias)
+        except ValueError as e:  # the check is the functional layer's; name the layer too
+            raise ValueError(f"Linear({self.in_features}, {self.out_features}): {e}") from None
 
     def extra_repr(self):
         return (f"in_features={self.in_features}, out_features={self.out_features}, "

@@ -1,6 +1,7 @@
 """Normalization layers: BatchNorm1d/2d (running statistics as PyTorch keeps them), LayerNorm and
-InstanceNorm2d. The math lives in tinygan.functional as compositions of Tensor ops, so every
-layer here is differentiable to any order without a backward of its own."""
+InstanceNorm2d. The math lives in tinygan.functional: compositions of Tensor ops, except batch
+norm in training, which is one fused Function (tinygan/fused.py) with a backward of its own;
+every layer here is differentiable to any order."""
 from __future__ import annotations
 
 import numpy as np
@@ -52,20 +53,25 @@ class _BatchNorm(Module):
             self.num_batches_tracked.data[...] = 0
 
     def forward(self, x):
-        if x.ndim not in self._input_ndims or x.shape[1] != self.num_features:
+        if x.ndim not in self._input_ndims:  # which inputs a layer takes is the layer's own check
             want = " or ".join(f"{n}-D" for n in self._input_ndims)
             raise ValueError(f"{type(self).__name__}({self.num_features}) got input of shape "
                              f"{x.shape}: expected {want} input with {self.num_features} channels "
                              "on axis 1")
+        counting = self.training and self.track_running_stats
         factor = self.momentum
-        if self.training and self.track_running_stats:
-            self.num_batches_tracked.data += 1
-            if self.momentum is None:  # cumulative moving average
-                factor = 1.0 / float(self.num_batches_tracked.item())
+        if counting and self.momentum is None:  # cumulative moving average
+            factor = 1.0 / (float(self.num_batches_tracked.item()) + 1)
         # without running statistics, eval mode also normalises with the batch's (as PyTorch)
         use_batch_stats = self.training or not self.track_running_stats
-        return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
-                            training=use_batch_stats, momentum=factor, eps=self.eps)
+        try:  # the checks are the functional layer's; an error also names the layer
+            y = F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
+                             training=use_batch_stats, momentum=factor, eps=self.eps)
+        except ValueError as e:
+            raise ValueError(f"{type(self).__name__}({self.num_features}): {e}") from None
+        if counting:
+            self.num_batches_tracked.data += 1
+        return y
 
     def extra_repr(self):
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "

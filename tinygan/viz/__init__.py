@@ -37,6 +37,19 @@ def figures_dir() -> Path:
     return path
 
 
+def files_only() -> None:
+    """Draw into files, never into a window: matplotlib's Agg backend (for commands and runs
+    that may have no screen)."""
+    import matplotlib
+    matplotlib.use("Agg")
+
+
+def close(fig=None) -> None:
+    """Free a figure's memory (every open figure when fig is None)."""
+    import matplotlib.pyplot as plt
+    plt.close("all" if fig is None else fig)
+
+
 def save_figure(fig, name: str, dpi: int = 110, folder=None) -> Path:
     """Save a matplotlib figure as folder/name (default folder: figures_dir()), atomically."""
     path = Path(figures_dir() if folder is None else folder) / name
