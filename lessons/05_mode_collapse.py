@@ -51,8 +51,8 @@ import numpy as np
 import tinygan as tg
 import tinygan.nn as nn
 from tinygan import metrics
+from tinygan import experiments
 from tinygan.experiments import toy2d
-from tinygan.experiments.toy2d import Toy2DConfig
 from tinygan.gan import losses, remedies
 from tinygan.gan.models import mlp
 from tinygan.tensor import Tensor
@@ -151,7 +151,7 @@ else:
 runs = {}
 for name in ("ring", "grid"):
     t0 = time.perf_counter()
-    runs[name] = toy2d.run(Toy2DConfig(dataset=name, method="vanilla", seed=0, **small))
+    runs[name] = toy2d.run(experiments.get(name).make_config(method="vanilla", seed=0, **small))
     m = runs[name].metrics
     print(f"{name}: {time.perf_counter() - t0:5.1f} s, modes {m['modes_captured']}/"
           f"{m['num_modes']}, high quality {m['high_quality_fraction']:.1%}, "
@@ -219,10 +219,11 @@ else:
 fig, axes = plt.subplots(1, 2, figsize=(7, 3.5))
 for ax, name in zip(axes, ("ring", "grid")):
     t0 = time.perf_counter()
-    result = toy2d.run(Toy2DConfig(dataset=name, method="vanilla", seed=0, **strong))
+    result = toy2d.run(experiments.get(name).make_config(method="vanilla", seed=0, **strong))
     m = result.metrics
-    draw2d.scatter(ax, result.samples, toy2d.distribution(name), f"{name}: {m['modes_captured']}/{m['num_modes']} "
-                  f"modes, {m['high_quality_fraction']:.0%} HQ", s=1.0)
+    draw2d.scatter(ax, result.samples, toy2d.distribution(name),
+                   f"{name}: {m['modes_captured']}/{m['num_modes']} modes, "
+                   f"{m['high_quality_fraction']:.0%} HQ", s=1.0)
     print(f"{name}: {time.perf_counter() - t0:5.1f} s, modes {m['modes_captured']}/"
           f"{m['num_modes']}, high quality {m['high_quality_fraction']:.1%}")
 fig.tight_layout()
@@ -335,7 +336,7 @@ cfg = (dict(steps=150, hidden=32, batch_size=64, unroll_steps=2) if FAST else
             unroll_steps=3))  # the FAST protocol of the benchmark
 for method in methods:
     t0 = time.perf_counter()
-    result = toy2d.run(Toy2DConfig(dataset="grid", method=method, seed=0, **cfg))
+    result = toy2d.run(experiments.get("grid").make_config(method=method, seed=0, **cfg))
     per_method[method] = (result, time.perf_counter() - t0)
     m = result.metrics
     print(f"{method:26s} {per_method[method][1]:6.1f} s  modes {m['modes_captured']:2d}/25  "
@@ -467,7 +468,7 @@ for name, section in (table or {}).get("protocols", {}).items():
 #
 # ## Exercises
 #
-# 1. Pack more: run `toy2d.run(Toy2DConfig(dataset="grid", method="packing", pack=4, ...))`
+# 1. Pack more: run `toy2d.run(experiments.get("grid").make_config(method="packing", pack=4, ...))`
 #    for three seeds. Does coverage improve over PacGAN2? What happens to the seconds per run?
 # 2. Turn the EMA off (`ema_decay=None`) and compare `result.metrics` with `result.raw_metrics`
 #    over a few seeds. When does averaging help, and when does it blur?
@@ -477,4 +478,5 @@ for name, section in (table or {}).get("protocols", {}).items():
 # 4. Give instance noise a schedule that never reaches zero (`noise_anneal_frac=2.0`). What
 #    happens to the high-quality fraction, and why is that expected for $\sigma = 0.01$ dots?
 # 5. Write a new remedy — e.g. a gradient penalty on $D$ at real points (R1, Mescheder et al.
-#    2018) as a trainer `Hook` (its `d_loss`) with `tg.grad(..., create_graph=True)` — and add it to the table.
+#    2018) as a trainer `Hook` (its `d_loss`) with `tg.grad(..., create_graph=True)` — and
+#    add it to the table.

@@ -132,12 +132,15 @@ def _add_config_options(group, config_cls) -> None:
         shown = "none" if default is None else \
             " ".join(map(str, default)) if isinstance(default, tuple) else repr(default)
         flag_name = f"--{name.replace('_', '-')}"
+        # default SUPPRESS: an option not given is absent, so `--ema-decay none` (None) is not
+        # mistaken for "not given"; the defaults themselves are the config's
         if flag:
             group.add_argument(flag_name, dest=name, action=argparse.BooleanOptionalAction,
-                               default=None, help=f"{text} (default {shown})")
+                               default=argparse.SUPPRESS, help=f"{text} (default {shown})")
         else:
-            group.add_argument(flag_name, dest=name, type=kind, nargs=nargs, default=None,
-                               choices=choices, help=f"{text} (default {shown})")
+            group.add_argument(flag_name, dest=name, type=kind, nargs=nargs,
+                               default=argparse.SUPPRESS, choices=choices,
+                               help=f"{text} (default {shown})")
 
 
 def _add_train_parser(sub) -> None:
@@ -182,7 +185,7 @@ def _train(args, parser) -> int:
                          + ", ".join(experiments.REGISTRY) + ") or --resume DIR")
         spec = experiments.get(args.experiment)
         given = {name: getattr(args, name) for name, *_ in spec.config.options()
-                 if getattr(args, name) is not None}
+                 if hasattr(args, name)}
         given = {k: tuple(v) if isinstance(v, list) else v for k, v in given.items()}
         if getattr(args, "epochs", None) is not None:
             if "steps" in given:

@@ -2,6 +2,8 @@
 on the default device ($TINYGAN_DEVICE, else the CPU)."""
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
 from . import backend
@@ -32,6 +34,23 @@ def manual_seed(seed: int) -> None:
     """Reseed the generators behind randn/rand on every device (as torch.manual_seed)."""
     _generators.clear()
     _generators["seed"] = seed
+
+
+@contextlib.contextmanager
+def using_generator(gen, device=None):
+    """Inside the block, `gen` is the device's shared generator (what randn, rand, the
+    initializers and Dropout draw from); the one before is back afterwards. A trainer steps
+    inside it, so two runs in one process keep their random streams apart."""
+    device = backend.resolve_device(device)
+    previous = _generators.get(device)
+    _generators[device] = gen
+    try:
+        yield gen
+    finally:
+        if previous is None:
+            _generators.pop(device, None)
+        else:
+            _generators[device] = previous
 
 
 def generator(device=None):

@@ -1,5 +1,7 @@
-"""Activations and losses composed from the engine's primitives (no backward of their own):
-each is differentiable to any order because its parts are. Every one is stable at |x| = 1000."""
+"""Activations, losses and normalization composed from the engine's primitives (no backward of
+their own), so each is differentiable to any order because its parts are, and stable at
+|x| = 1000; `linear` and training-mode `batch_norm` call the fused Functions of fused.py. The
+argument checks of the layers live here too (tinygan.nn delegates to them)."""
 from __future__ import annotations
 
 import numpy as np

@@ -239,20 +239,20 @@ def _check_finite(trainer, ckpt_path: Path) -> None:
 
 
 def _config_record(exp, device: str) -> dict:
-    changed = exp.config.changed()
-    args = "".join(f" --{k.replace('_', '-')} {_cli_value(v)}" for k, v in changed.items()
-                   if k != "seed")
+    args = "".join(_cli_option(k, v) for k, v in exp.config.changed().items() if k != "seed")
     return {"experiment": exp.name, "steps": exp.config.steps, "seed": exp.config.seed,
             "device": device, "config": exp.config.as_dict(),
             "command": f"tinygan train {exp.name} --seed {exp.config.seed}{args}"}
 
 
-def _cli_value(v) -> str:
+def _cli_option(name: str, v) -> str:
+    """The `tinygan train` option that sets config field `name` to `v`."""
+    flag = f"--{name.replace('_', '-')}"
+    if isinstance(v, bool):
+        return f" {flag}" if v else f" --no-{flag[2:]}"
     if v is None:
-        return "none"
-    if isinstance(v, tuple):
-        return " ".join(map(str, v))
-    return str(v)
+        return f" {flag} none"
+    return f" {flag} {' '.join(map(str, v)) if isinstance(v, tuple) else v}"
 
 
 def train(name: str | None = None, config=None, out=None, *, device="cpu", resume=None,

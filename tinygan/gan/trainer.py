@@ -106,6 +106,9 @@ class Trainer:
                                           if isinstance(objective, str) else objective)
         self.device = backend.resolve_device(device)
         self.rng = backend.rng(seed, self.device)
+        # the shared generator as the models were built from it: Dropout (and anything else
+        # drawing from tg's shared stream) continues it inside this trainer's steps
+        self.shared_rng = creation.generator(self.device)
         self.hooks = list(hooks)
         for i, hook in enumerate(self.hooks):
             if not isinstance(hook, Hook):
@@ -122,6 +125,10 @@ class Trainer:
     # --- Algorithm 1
     def d_step(self) -> Tensor:
         """One discriminator step on m data and m generated samples; G is not touched."""
+        with creation.using_generator(self.shared_rng, self.device):
+            return self._d_step()
+
+    def _d_step(self) -> Tensor:
         real = self.data(self.m, self.rng)
         with no_grad():  # G's samples are constants here: no graph, no gradient into G
             fake = self.G(self.noise(self.m, self.rng))
@@ -148,6 +155,10 @@ class Trainer:
 
     def g_step(self) -> Tensor:
         """One generator step; D's weights are frozen, so they get no grad."""
+        with creation.using_generator(self.shared_rng, self.device):
+            return self._g_step()
+
+    def _g_step(self) -> Tensor:
         with frozen(self.D):
             loss, fake, fake_logits = self.generator_loss()
             for hook in self.hooks:
@@ -216,12 +227,12 @@ class Trainer:
     # --- the whole state, for checkpoints
     def state_dict(self) -> dict:
         """Everything a resumed run needs to continue exactly: both networks, both optimizers,
-        the trainer's random stream and the device's shared one (Dropout draws from it), the
-        counters, the history, the statistics summed since the last log point, every hook."""
+        the trainer's random stream and its shared one (Dropout draws from it), the counters,
+        the history, the statistics summed since the last log point, every hook."""
         return {"G": self.G.state_dict(), "D": self.D.state_dict(),
                 "g_opt": self.g_opt.state_dict(), "d_opt": self.d_opt.state_dict(),
                 "iteration": self.iteration, "rng": _rng_state(self.rng),
-                "shared_rng": _rng_state(creation.generator(self.device)),
+                "shared_rng": _rng_state(self.shared_rng),
                 "clock": dict(self.clock),
                 "history": {k: np.asarray(v, dtype=np.int64 if k == "iteration" else np.float64)
                             for k, v in self.history.items()},
@@ -239,7 +250,7 @@ class Trainer:
         self.d_opt.load_state_dict(state["d_opt"])
         self.iteration = int(state["iteration"])
         self.rng.bit_generator.state = state["rng"]
-        creation.generator(self.device).bit_generator.state = state["shared_rng"]
+        self.shared_rng.bit_generator.state = state["shared_rng"]
         self.clock = {k: float(v) for k, v in state["clock"].items()}
         self.history = {k: [int(v) if k == "iteration" else float(v) for v in state["history"][k]]
                         for k in self.HISTORY_KEYS}

@@ -1,0 +1,131 @@
+"""The experiment protocol (tinygan.experiments): every registered experiment builds from its
+config, trains, evaluates to JSON, draws, samples raw arrays and restores its whole state from a
+state_dict; configs check their values and name what is wrong; the command a run records
+rebuilds the same config."""
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+
+from tinygan import experiments, io
+from tinygan.data.digits import Digits, synthetic_digits
+from tinygan.experiments import digits as digit_experiments
+
+#: settings that make each experiment take a fraction of a second
+TINY = {"toy1d": dict(steps=4, batch_size=16, hidden=8, snapshot_every=2),
+        "ring": dict(steps=4, batch_size=16, hidden=8, eval_samples=100, snapshot_every=2),
+        "grid": dict(steps=4, batch_size=16, hidden=8, eval_samples=100, snapshot_every=2),
+        "mnist-mlp": dict(steps=3, batch_size=8, eval_samples=0),
+        "dcgan": dict(steps=2, batch_size=4, eval_samples=0),
+        "cgan": dict(steps=3, batch_size=8, eval_samples=0)}
+SHAPES = {"toy1d": {"points": (5, 1)}, "ring": {"points": (5, 2)}, "grid": {"points": (5, 2)},
+          "mnist-mlp": {"images": (5, 1, 28, 28)}, "dcgan": {"images": (5, 1, 28, 28)},
+          "cgan": {"images": (5, 1, 28, 28), "labels": (5,)}}
+
+
+@pytest.fixture(autouse=True)
+def synthetic_digits_only(monkeypatch):
+    """The digit experiments train on 64 synthetic digits here (fast, and no MNIST needed)."""
+    images, labels = synthetic_digits(64, seed=3)
+    tiny = Digits(images, labels, "synthetic (test)", synthetic=True)
+    monkeypatch.setattr(digit_experiments, "load_digits", lambda data_dir=None: tiny)
+
+
+def test_the_registry_names_the_experiments():
+    assert list(experiments.REGISTRY) == ["toy1d", "ring", "grid", "mnist-mlp", "dcgan", "cgan"]
+    for spec in experiments.REGISTRY.values():
+        assert spec.summary and "\n" not in spec.summary
+        assert dataclasses.is_dataclass(spec.config) and spec.config.__dataclass_params__.frozen
+    with pytest.raises(ValueError, match="unknown experiment 'stylegan'; valid: toy1d, ring"):
+        experiments.get("stylegan")
+
+
+@pytest.mark.parametrize("name", list(experiments.REGISTRY))
+def test_every_experiment_follows_the_protocol(name):
+    pytest.importorskip("matplotlib")
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    exp = experiments.build(name, **TINY[name])
+    assert exp.name == name and exp.config.steps == TINY[name]["steps"]
+    exp.trainer.fit(exp.config.steps)
+    assert exp.trainer.iteration == exp.config.steps
+    metrics = exp.evaluate()
+    json.dumps(metrics)  # JSON-ready
+    labels = [1, 2, 3, 4, 5] if name == "cgan" else None
+    samples = exp.sample(5, seed=3, labels=labels)
+    assert {k: v.shape for k, v in samples.items()} == SHAPES[name]
+    assert all(v.dtype in (np.float32, np.int64) for v in samples.values())
+    again = exp.sample(5, seed=3, labels=labels)
+    assert all(np.array_equal(samples[k], again[k]) for k in samples)  # seeded
+    fig = exp.draw(n=16 if name != "cgan" else 10)
+    assert fig.axes
+    plt.close("all")
+    if exp.animated:
+        frames = [exp.frame(), exp.frame()]
+        assert exp.animate(frames) is not None and exp.animate(frames[:1]) is None
+        plt.close("all")
+    if name != "cgan":
+        with pytest.raises(ValueError, match="not conditional"):
+            exp.sample(2, labels=[1, 2])
+    with pytest.raises(ValueError, match="positive int"):
+        exp.sample(0)
+
+
+@pytest.mark.parametrize("name", list(experiments.REGISTRY))
+def test_state_dict_restores_a_run_exactly(name, tmp_path):
+    """Build, train a little, save the trainer's state through tg.save; a new build that loads
+    it then trains exactly as the original goes on to."""
+    settings = dict(TINY[name], steps=8, seed=4)
+    a = experiments.build(name, **settings)
+    a.trainer.fit(3)
+    io.save(tmp_path / "state.npz", {"trainer": a.trainer.state_dict()})
+    b = experiments.build(name, **dict(settings, seed=9))  # another seed: all of it is replaced
+    b.trainer.load_state_dict(io.load(tmp_path / "state.npz")["trainer"])
+    a.trainer.fit(3)
+    b.trainer.fit(3)
+    sa, sb = a.trainer.state_dict(), b.trainer.state_dict()
+    for key in ("G", "D"):
+        assert all(np.array_equal(sa[key][k], sb[key][k]) for k in sa[key])
+    assert sa["rng"] == sb["rng"] and a.trainer.history == b.trainer.history
+    if a.ema is not None:
+        assert all(np.array_equal(x.numpy(), y.numpy())
+                   for x, y in zip(a.ema.module.parameters(), b.ema.module.parameters()))
+
+
+def test_configs_check_their_values_and_say_what_is_allowed():
+    spec = experiments.get("ring")
+    with pytest.raises(ValueError, match=r"unknown setting\(s\) \['lr'\]; valid: .*'lr_d'"):
+        spec.make_config(lr=1e-3)
+    with pytest.raises(ValueError, match="method must be one of .*'vanilla'.*got 'magic'"):
+        spec.make_config(method="magic")
+    with pytest.raises(TypeError, match="hidden must be a int, got 12.5"):
+        spec.make_config(hidden=12.5)
+    with pytest.raises(ValueError, match="batch_size must be >= 1, got 0"):
+        spec.make_config(batch_size=0)
+    with pytest.raises(ValueError, match="finite"):
+        spec.make_config(lr_g=float("nan"))
+    with pytest.raises(TypeError, match="betas must be a tuple of 2 numbers"):
+        spec.make_config(betas=(0.5,))
+    assert spec.make_config(lr_g=1).lr_g == 1.0 and isinstance(spec.make_config(lr_g=1).lr_g,
+                                                               float)
+    assert spec.make_config(betas=[0.4, 0.9]).betas == (0.4, 0.9)  # JSON's lists come back
+    assert experiments.get("grid").make_config().dataset == "grid"
+    with pytest.raises(TypeError, match="takes a GridConfig"):
+        experiments.get("grid").make_config(experiments.get("ring").make_config())
+
+
+def test_the_recorded_command_rebuilds_the_config(tmp_path):
+    from tinygan.cli import main
+    out = tmp_path / "run"
+    assert main(["train", "ring", "--steps", "3", "--no-lr-decay", "--betas", "0.4", "0.9",
+                 "--ema-decay", "none", "--eval-samples", "50", "--out", str(out), "--quiet",
+                 "--no-animation"]) == 0
+    record = json.loads((out / "config.json").read_text())
+    assert record["config"]["lr_decay"] is False and record["config"]["ema_decay"] is None
+    words = record["command"].split()[1:]
+    again = tmp_path / "again"
+    assert main(words + ["--out", str(again), "--quiet", "--no-animation"]) == 0
+    assert json.loads((again / "config.json").read_text())["config"] == record["config"]
