@@ -249,11 +249,64 @@ def _np_clip(x, lo, hi):
 
 
 def _t_transpose(x, axes):
-    return x.permute(*(reversed(range(x.ndim)) if axes is None else axes))
+    return x if x.ndim == 0 else x.permute(*(reversed(range(x.ndim)) if axes is None else axes))
+
+
+def _t_extreme(name):
+    """torch.amax/amin (ties share the gradient evenly, as tinygan's max), NumPy's axis rules."""
+    def fn(x, axis, keepdims):
+        return getattr(_torch(), name)(x, dim=_t_dims(x, axis), keepdim=keepdims)
+    return fn
+
+
+def _t_getitem(x, index):
+    """NumPy indexing in torch; torch has no negative slice steps, so a basic index (slices,
+    ints, None, Ellipsis) is applied one axis at a time, a reversed slice as index_select."""
+    torch = _torch()
+    items = index if isinstance(index, tuple) else (index,)
+    if any(isinstance(i, (np.ndarray, list)) or getattr(i, "dtype", None) is not None
+           for i in items):
+        return x[tuple(torch.from_numpy(np.asarray(i)) if isinstance(i, (np.ndarray, list))
+                       else i for i in items)]
+    if Ellipsis in items:
+        at = items.index(Ellipsis)
+        fill = x.ndim - sum(i is not None for i in items if i is not Ellipsis)
+        items = items[:at] + (slice(None),) * fill + items[at + 1:]
+    axis = 0
+    for i in items:
+        if i is None:
+            x, axis = x.unsqueeze(axis), axis + 1
+        elif isinstance(i, slice):
+            picks = range(*i.indices(x.shape[axis]))
+            x = x.index_select(axis, torch.tensor(list(picks), dtype=torch.long))
+            axis += 1
+        else:
+            x = x.select(axis, int(i))
+    return x
+
+
+def _t_pad(x, pad_width):
+    if isinstance(pad_width, int):
+        pairs = [(pad_width, pad_width)] * x.ndim
+    elif len(pad_width) == 2 and all(isinstance(p, int) for p in pad_width):
+        pairs = [tuple(pad_width)] * x.ndim
+    else:
+        pairs = list(pad_width)
+    flat = [v for pair in reversed(pairs) for v in pair]  # torch pads the last axis first
+    return _torch().nn.functional.pad(x, flat)
+
+
+def _np_reduce_t(x, reduction):
+    return {"mean": lambda v: v.mean(), "sum": lambda v: v.sum(), "none": lambda v: v}[reduction](x)
+
+
+def _t_dims(x, axis):
+    """NumPy's axis (None: every axis) as torch's dim."""
+    return tuple(range(x.ndim)) if axis is None else axis
 
 
 def _t_reduce(name):
-    return lambda x, axis, keepdims: getattr(x, name)(dim=axis, keepdim=keepdims)
+    return lambda x, axis, keepdims: getattr(x, name)(dim=_t_dims(x, axis), keepdim=keepdims)
 
 
 # ---------------------------------------------------------------- the table
@@ -270,20 +323,24 @@ OPS = [
     Op("div", lambda a, b: a / b, np.divide, nary(2), (REAL, NONZERO),
        torch=lambda a, b: a / b, chain="binary"),
     Op("neg", lambda a: -a, np.negative, unary(), (REAL,), torch=lambda a: -a, chain="unary"),
-    Op("pow", lambda a, b: a ** b, np.power, nary(2), (POSITIVE, REAL)),
+    Op("pow", lambda a, b: a ** b, np.power, nary(2), (POSITIVE, REAL),
+       torch=lambda a, b: a ** b, chain="binary"),
     Op("pow_scalar", lambda a, c: a ** c, lambda a, c: np.power(a, c),
-       unary(c=st.sampled_from([-1.5, -1.0, 0.5, 2.0, 3.0])), (POSITIVE,)),
+       unary(c=st.sampled_from([-1.5, -1.0, 0.5, 2.0, 3.0])), (POSITIVE,),
+       torch=lambda a, c: a ** c, chain="unary"),
     Op("pow_int", lambda a, c: a ** c, lambda a, c: np.power(a, c),
        unary(c=st.sampled_from([2, 3])), (REAL,), torch=lambda a, c: a ** c, chain="unary"),
     Op("rpow", lambda a, c: c ** a, lambda a, c: np.power(c, a),
-       unary(c=st.sampled_from([0.5, 2.0, 3.0])), (REAL,)),
+       unary(c=st.sampled_from([0.5, 2.0, 3.0])), (REAL,), torch=lambda a, c: c ** a,
+       chain="unary"),
     Op("matmul", lambda a, b: a @ b, np.matmul, _no_params(matmul_shapes()), (REAL, REAL),
        torch=lambda a, b: a @ b, chain="matmul"),
-    Op("tg.matmul", tg.matmul, np.matmul, _no_params(matmul_shapes()), (REAL, REAL)),
+    Op("tg.matmul", tg.matmul, np.matmul, _no_params(matmul_shapes()), (REAL, REAL),
+       torch=lambda a, b: a @ b, chain="matmul"),
     Op("matmul_wT", lambda x, w: x @ w.T, lambda x, w: x @ w.T, two_matrices("nk,mk"),
-       (REAL, REAL)),
+       (REAL, REAL), torch=lambda x, w: x @ w.T, chain="matmul_wT"),
     Op("matmul_aT", lambda a, b: a.T @ b, lambda a, b: a.T @ b, two_matrices("kn,km"),
-       (REAL, REAL)),
+       (REAL, REAL), torch=lambda a, b: a.T @ b, chain="matmul_aT"),
 
     # reductions (axis None / int / tuple, keepdims)
     Op("sum", lambda x, axis, keepdims: tg.sum(x, axis=axis, keepdims=keepdims),
@@ -294,54 +351,61 @@ OPS = [
        reduction(), (REAL,), torch=_t_reduce("mean"), chain="reduce"),
     Op("max", lambda x, axis, keepdims: tg.max(x, axis=axis, keepdims=keepdims),
        lambda x, axis, keepdims: np.max(x, axis=axis, keepdims=keepdims), reduction(),
-       (DISTINCT,)),
+       (DISTINCT,), torch=_t_extreme("amax"), chain="reduce"),
     Op("min", lambda x, axis, keepdims: x.min(axis=axis, keepdims=keepdims),
        lambda x, axis, keepdims: np.min(x, axis=axis, keepdims=keepdims), reduction(),
-       (DISTINCT,)),
+       (DISTINCT,), torch=_t_extreme("amin"), chain="reduce"),
     Op("var", lambda x, axis, keepdims, ddof: x.var(axis=axis, keepdims=keepdims, ddof=ddof),
        lambda x, axis, keepdims, ddof: np.var(x, axis=axis, keepdims=keepdims, ddof=ddof),
        reduction(min_size=1, ddof=True), (REAL,),
-       torch=lambda x, axis, keepdims, ddof: x.var(dim=axis, keepdim=keepdims, correction=ddof),
+       torch=lambda x, axis, keepdims, ddof: x.var(dim=_t_dims(x, axis), keepdim=keepdims,
+                                                   correction=ddof),
        chain="reduce"),
 
     # movement
     Op("reshape", lambda x, shape: x.reshape(shape), lambda x, shape: x.reshape(shape),
-       reshape_case(), (REAL,)),
+       reshape_case(), (REAL,), torch=lambda x, shape: x.reshape(shape), chain="reshape"),
     Op("transpose", lambda x, axes: tg.transpose(x, axes), lambda x, axes: np.transpose(x, axes),
        transpose_case(), (REAL,), torch=_t_transpose, chain="transpose"),
     Op("swapaxes", lambda x, a, b: x.swapaxes(a, b), lambda x, a, b: np.swapaxes(x, a, b),
-       swapaxes_case(), (REAL,)),
+       swapaxes_case(), (REAL,), torch=lambda x, a, b: x.swapaxes(a, b), chain="swapaxes"),
     Op("broadcast_to", lambda x, shape: x.broadcast_to(shape),
-       lambda x, shape: np.broadcast_to(x, shape), broadcast_to_case(), (REAL,)),
+       lambda x, shape: np.broadcast_to(x, shape), broadcast_to_case(), (REAL,),
+       torch=lambda x, shape: x.broadcast_to(shape), chain="broadcast_to"),
     Op("getitem_basic", lambda x, index: x[_index_on(x, index)], lambda x, index: x[index],
-       basic_index_case(), (REAL,)),
+       basic_index_case(), (REAL,), torch=_t_getitem, chain="index"),
     Op("getitem_int", lambda x, index: x[_index_on(x, index)], lambda x, index: x[index],
-       int_index_case(), (REAL,)),
+       int_index_case(), (REAL,), torch=_t_getitem, chain="index"),
     Op("getitem_int_tuple", lambda x, index: x[_index_on(x, index)], lambda x, index: x[index],
-       int_tuple_index_case(), (REAL,)),
+       int_tuple_index_case(), (REAL,), torch=_t_getitem, chain="index"),
     Op("getitem_mixed", lambda x, index: x[_index_on(x, index)], lambda x, index: x[index],
-       mixed_index_case(), (REAL,)),
+       mixed_index_case(), (REAL,), torch=_t_getitem, chain="index"),
     Op("getitem_mask", lambda x, index: x[_index_on(x, index)], lambda x, index: x[index],
-       mask_index_case(), (REAL,)),
+       mask_index_case(), (REAL,), torch=_t_getitem, chain="index"),
     Op("concatenate", lambda *xs, axis: tg.concatenate(xs, axis=axis),
        lambda *xs, axis: np.concatenate(xs, axis=axis), concatenate_case(),
-       (REAL, REAL, REAL)),
+       (REAL, REAL, REAL), torch=lambda *xs, axis: _torch().cat(xs, dim=axis), chain="join"),
     Op("stack", lambda *xs, axis: tg.stack(xs, axis=axis),
-       lambda *xs, axis: np.stack(xs, axis=axis), stack_case(), (REAL, REAL, REAL)),
-    Op("pad", lambda x, pad_width: tg.pad(x, pad_width), _np_pad, pad_case(), (REAL,)),
+       lambda *xs, axis: np.stack(xs, axis=axis), stack_case(), (REAL, REAL, REAL),
+       torch=lambda *xs, axis: _torch().stack(xs, dim=axis), chain="join"),
+    Op("pad", lambda x, pad_width: tg.pad(x, pad_width), _np_pad, pad_case(), (REAL,),
+       torch=_t_pad, chain="pad"),
 
     # elementwise functions
-    Op("exp", tg.exp, np.exp, unary(), (REAL,)),
-    Op("log", tg.log, np.log, unary(), (POSITIVE,)),
-    Op("sqrt", lambda x: x.sqrt(), np.sqrt, unary(), (POSITIVE,)),
-    Op("abs", tg.abs, np.abs, unary(), (NONZERO,)),
+    Op("exp", tg.exp, np.exp, unary(), (REAL,), torch=lambda x: x.exp(), chain="unary"),
+    Op("log", tg.log, np.log, unary(), (POSITIVE,), torch=lambda x: x.log(), chain="unary"),
+    Op("sqrt", lambda x: x.sqrt(), np.sqrt, unary(), (POSITIVE,), torch=lambda x: x.sqrt(),
+       chain="unary"),
+    Op("abs", tg.abs, np.abs, unary(), (NONZERO,), torch=lambda x: x.abs(), chain="unary"),
     Op("tanh", F.tanh, np.tanh, unary(), (WIDE,), torch=lambda x: x.tanh(), chain="unary"),
     Op("sigmoid", F.sigmoid, special.expit, unary(), (WIDE,),
        torch=lambda x: x.sigmoid(), chain="unary"),
-    Op("relu", F.relu, lambda x: np.where(x > 0, x, 0.0), unary(), (NONZERO,)),
+    Op("relu", F.relu, lambda x: np.where(x > 0, x, 0.0), unary(), (NONZERO,),
+       torch=lambda x: x.relu(), chain="unary"),
     Op("leaky_relu", lambda x, slope: F.leaky_relu(x, slope),
        lambda x, slope: np.where(x > 0, x, slope * x),
-       unary(slope=st.sampled_from([0.01, 0.2, 0.5, 1.5, -0.1])), (NONZERO,)),
+       unary(slope=st.sampled_from([0.01, 0.2, 0.5, 1.5, -0.1])), (NONZERO,),
+       torch=lambda x, slope: _torch().nn.functional.leaky_relu(x, slope), chain="unary"),
     Op("softplus", F.softplus, lambda x: np.logaddexp(0.0, x), unary(), (WIDE,),
        torch=lambda x: _torch().logaddexp(x, _torch().zeros_like(x)), chain="unary"),
     Op("log_sigmoid", F.log_sigmoid, lambda x: np.log(special.expit(x)), unary(), (WIDE,),
@@ -349,7 +413,8 @@ OPS = [
     Op("logsumexp", lambda x, axis, keepdims: F.logsumexp(x, axis=axis, keepdims=keepdims),
        lambda x, axis, keepdims: np.log(np.sum(np.exp(x), axis=axis, keepdims=keepdims)),
        reduction(min_size=1), (WIDE,),
-       torch=lambda x, axis, keepdims: _torch().logsumexp(x, dim=axis, keepdim=keepdims),
+       torch=lambda x, axis, keepdims: _torch().logsumexp(x, dim=_t_dims(x, axis),
+                                                          keepdim=keepdims),
        chain="reduce"),
     Op("log_softmax", lambda x, axis: F.log_softmax(x, axis=axis),
        lambda x, axis: special.log_softmax(x, axis=axis), softmax_axis(), (WIDE,),
@@ -360,20 +425,27 @@ OPS = [
 
     # selection
     Op("where", lambda a, b, cond: tg.where(cond, a, b), lambda a, b, cond: np.where(cond, a, b),
-       where_case(), (REAL, REAL)),
+       where_case(), (REAL, REAL), chain="where",
+       torch=lambda a, b, cond: _torch().where(_torch().from_numpy(np.asarray(cond)), a, b)),
     Op("clip", lambda x, lo, hi: tg.clip(x, lo, hi), _np_clip,
        st.sampled_from(CLIP_BOUNDS).flatmap(
            lambda b: unary(lo=st.just(b[0]), hi=st.just(b[1]))),
-       lambda p: (avoiding([v for v in (p["lo"], p["hi"]) if v is not None]),)),
-    Op("maximum", tg.maximum, np.maximum, nary(2), (DISTINCT, DISTINCT)),
-    Op("minimum", tg.minimum, np.minimum, nary(2), (DISTINCT, DISTINCT)),
+       lambda p: (avoiding([v for v in (p["lo"], p["hi"]) if v is not None]),),
+       torch=lambda x, lo, hi: _torch().clamp(x, lo, hi), chain="unary"),
+    Op("maximum", tg.maximum, np.maximum, nary(2), (DISTINCT, DISTINCT),
+       torch=lambda a, b: _torch().maximum(a, b), chain="binary"),
+    Op("minimum", tg.minimum, np.minimum, nary(2), (DISTINCT, DISTINCT),
+       torch=lambda a, b: _torch().minimum(a, b), chain="binary"),
 
     # losses
     Op("bce_with_logits", lambda x, y, reduction: F.bce_with_logits(x, y, reduction=reduction),
-       _bce_ref, bce_case(), (WIDE, UNIT)),
+       _bce_ref, bce_case(), (WIDE, UNIT), chain="binary",
+       torch=lambda x, y, reduction: _torch().nn.functional.binary_cross_entropy_with_logits(
+           x, y.broadcast_to(x.shape), reduction=reduction)),
     Op("mse", lambda p, t, reduction: F.mse(p, t, reduction=reduction),
        lambda p, t, reduction: _np_reduce((p - t) ** 2, reduction),
-       nary(2, reduction=st.sampled_from(["mean", "sum", "none"])), (REAL, REAL)),
+       nary(2, reduction=st.sampled_from(["mean", "sum", "none"])), (REAL, REAL),
+       torch=lambda p, t, reduction: _np_reduce_t((p - t) ** 2, reduction), chain="binary"),
 ]
 
 BY_NAME = {op.name: op for op in OPS}

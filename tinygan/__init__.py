@@ -7,7 +7,8 @@ from .backend import cuda_available, default_device
 from .io import load, save
 from .creation import (full, generator, manual_seed, ones, ones_like, rand, randn, tensor, zeros,
                        zeros_like)
-from .ops import clip, concatenate, maximum, minimum, pad, stack, where
+from .functional import clip, minimum, stack
+from .ops import concatenate, maximum, pad, where
 from .tensor import (Function, Tensor, abs, broadcast_to, enable_grad, exp, grad, is_grad_enabled,
                      leaky_relu, log, matmul, max, mean, min, no_grad, relu, reshape, sigmoid,
                      softplus, sqrt, sum, sum_to, tanh, transpose)

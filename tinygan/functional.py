@@ -8,6 +8,7 @@ import numpy as np
 
 from . import backend, fused
 from .creation import generator
+from .ops import Maximum, as_tensors, concatenate, where
 from .tensor import Tensor, as_tensor
 from .tensor import exp, leaky_relu, log, relu, sigmoid, softplus, tanh  # noqa: F401 (re-exported)
 from .conv import avg_pool2d, conv2d, conv_transpose2d, interpolate  # noqa: F401 (re-exported)
@@ -16,7 +17,39 @@ __all__ = ["relu", "leaky_relu", "sigmoid", "tanh", "softplus", "log_sigmoid", "
            "log_softmax", "softmax", "bce_with_logits", "cross_entropy", "mse"]
 __all__ += ["dropout", "batch_norm", "layer_norm", "instance_norm"]
 __all__ += ["conv2d", "conv_transpose2d", "avg_pool2d", "interpolate"]
-__all__ += ["linear"]
+__all__ += ["linear", "stack", "minimum", "clip"]
+
+
+# ---------------------------------------------------------------- compositions of the primitives
+
+
+def stack(tensors, axis=0) -> Tensor:
+    """Join along a new axis (every tensor must have the same shape)."""
+    tensors = as_tensors(tensors)
+    if not tensors:
+        raise ValueError("stack needs at least one tensor")
+    shapes = {t.shape for t in tensors}
+    if len(shapes) != 1:
+        raise ValueError(f"stack needs tensors of one shape, got {sorted(shapes)}")
+    axis = axis % (tensors[0].ndim + 1)
+    return concatenate([t.reshape(t.shape[:axis] + (1,) + t.shape[axis:]) for t in tensors], axis)
+
+
+def minimum(a, b) -> Tensor:
+    """min(a, b) = -max(-a, -b) elementwise; df/da = 1 where a < b, 1/2 at ties"""
+    a, b = as_tensors([a, b])
+    return -Maximum()(-a, -b)
+
+
+def clip(x, lo=None, hi=None) -> Tensor:
+    """min(max(x, lo), hi) = where(lo <= x <= hi, x, the clipped constant); df/dx = 1 inside
+    the bounds (the bounds included, as PyTorch's clamp) and 0 outside"""
+    if lo is not None and hi is not None and lo > hi:
+        raise ValueError(f"clip: lower bound {lo} is above upper bound {hi}")
+    x = as_tensor(x)
+    xp = backend.get_array_module(x.data)
+    inside = (x.data >= (-xp.inf if lo is None else lo)) & (x.data <= (xp.inf if hi is None else hi))
+    return where(inside, x, Tensor(xp.clip(x.data, lo, hi)))
 
 
 def linear(x, weight, bias=None) -> Tensor:

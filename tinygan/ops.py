@@ -1,5 +1,6 @@
 """The primitive Functions that Tensor's operators do not need (joining, padding, selecting),
-each beside its lowercase wrapper, and the compositions built from them (stack, minimum, clip).
+each beside its lowercase wrapper. Compositions of them (stack, minimum, clip) are in
+tinygan.functional.
 """
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from . import backend
 from .tensor import Function, Tensor, as_tensor, sum_to
 
 
-def _tensors(xs):
+def as_tensors(xs) -> list:
+    """Tensors from a mix of Tensors, arrays and numbers, constants on the first Tensor's device."""
     xs = list(xs)
     like = next((x for x in xs if isinstance(x, Tensor)), None)
     return [as_tensor(x, like) for x in xs]
@@ -23,20 +25,10 @@ class Concatenate(Function):
             ends.append(ends[-1] + x.shape[axis])
         return [gy[(slice(None),) * axis + (slice(a, b),)] for a, b in zip(ends, ends[1:])]
 def concatenate(tensors, axis=0) -> Tensor:
-    tensors = _tensors(tensors)
+    tensors = as_tensors(tensors)
     if not tensors:
         raise ValueError("concatenate needs at least one tensor")
     return Concatenate(axis)(*tensors)
-
-
-def stack(tensors, axis=0) -> Tensor:
-    """Join along a new axis (every tensor must have the same shape)."""
-    tensors = _tensors(tensors)
-    shapes = {t.shape for t in tensors}
-    if len(shapes) != 1:
-        raise ValueError(f"stack needs tensors of one shape, got {sorted(shapes)}")
-    axis = axis % (tensors[0].ndim + 1)
-    return concatenate([t.reshape(t.shape[:axis] + (1,) + t.shape[axis:]) for t in tensors], axis)
 
 
 class Pad(Function):
@@ -73,7 +65,7 @@ class Where(Function):
 
 def where(cond, a, b) -> Tensor:
     """a where cond is true, else b (cond is not differentiated)."""
-    a, b = _tensors([a, b])
+    a, b = as_tensors([a, b])
     cond = cond.data if isinstance(cond, Tensor) else cond
     return Where(backend.get_array_module(a.data).asarray(cond, dtype=bool))(a, b)
 
@@ -87,20 +79,4 @@ class Maximum(Function):
         return sum_to(gy * Tensor(share), a.shape), sum_to(gy * Tensor(1 - share), b.shape)
 
 
-def maximum(a, b) -> Tensor: return Maximum()(*_tensors([a, b]))
-
-
-def minimum(a, b) -> Tensor:
-    a, b = _tensors([a, b])
-    return -Maximum()(-a, -b)
-
-
-def clip(x, lo=None, hi=None) -> Tensor:
-    """min(max(x, lo), hi) = where(lo <= x <= hi, x, the clipped constant); df/dx = 1 inside
-    the bounds (the bounds included, as PyTorch's clamp) and 0 outside"""
-    if lo is not None and hi is not None and lo > hi:
-        raise ValueError(f"clip: lower bound {lo} is above upper bound {hi}")
-    x = as_tensor(x)
-    xp = backend.get_array_module(x.data)
-    inside = (x.data >= (-xp.inf if lo is None else lo)) & (x.data <= (xp.inf if hi is None else hi))
-    return where(inside, x, Tensor(xp.clip(x.data, lo, hi)))
+def maximum(a, b) -> Tensor: return Maximum()(*as_tensors([a, b]))

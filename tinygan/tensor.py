@@ -110,7 +110,7 @@ class Tensor:
         for leaf in leaves.values():
             g = grads.pop(id(leaf), None)  # pop: each gradient is freed once it is stored
             if g is not None and leaf.grad is None:
-                leaf.grad = g if create_graph else _owned(g, taken)
+                leaf.grad = _connected(g, leaf) if create_graph else _owned(g, taken)
             elif g is not None:
                 leaf.grad = leaf.grad + g
 
@@ -306,6 +306,23 @@ def _owned(g: Tensor, taken: set) -> Tensor:
     return Tensor(g.data.copy())
 
 
+class ZeroDerivative(Function):
+    """f(x) = a constant c (x's gradient, when that does not depend on x); df/dx = 0"""
+    def __init__(self, c): self.c = c
+    def forward(self, x): return self.c
+    def backward(self, gy): return (Tensor(backend.get_array_module(gy.data).zeros_like(gy.data)),)
+
+
+def _connected(g: Tensor, t: Tensor) -> Tensor:
+    """A create_graph gradient of t stays differentiable: where it does not depend on t (relu's
+    0/1 slope), it is tied to t with derivative 0, so differentiating again gives 0 (as in
+    PyTorch), not an error."""
+    if g.requires_grad or not t.requires_grad:
+        return g
+    with _set_grad_enabled(True):
+        return ZeroDerivative(g.data)(t)
+
+
 def grad(outputs, inputs, grad_outputs=None, create_graph=False, allow_unused=False):
     """d(outputs)/d(inputs) as a list of Tensors, leaving every .grad untouched. With
     create_graph=True the results are themselves differentiable (higher-order gradients)."""
@@ -320,24 +337,29 @@ def grad(outputs, inputs, grad_outputs=None, create_graph=False, allow_unused=Fa
         if g is None and not allow_unused:
             raise RuntimeError(f"input {i} (shape {t.shape}) was not used to compute the outputs"
                                " (or does not require grad); pass allow_unused=True to get None")
-        result.append(g)
+        result.append(_connected(g, t) if create_graph and g is not None else g)
     return result
 
 
 # ---------------------------------------------------------------- shape helpers
 
 
+def _axes(shape, axis) -> set:
+    """The axes a reduction over `axis` (None, an int or a tuple) combines, as 0..ndim-1."""
+    if axis is None:
+        return set(range(len(shape)))
+    return {a % len(shape) for a in (axis if isinstance(axis, tuple) else (axis,))}
+
+
 def _keepdims_shape(shape, axis):
     """Shape of a reduction over `axis` with keepdims=True."""
-    if axis is None:
-        return (1,) * len(shape)
-    axes = {a % len(shape) for a in (axis if isinstance(axis, tuple) else (axis,))}
-    return tuple(1 if i in axes else n for i, n in enumerate(shape))
+    return tuple(1 if i in _axes(shape, axis) else n for i, n in enumerate(shape))
 
 
 def _count(shape, axis) -> int:
-    """How many elements a reduction over `axis` combines into each result."""
-    return int(np.prod(shape)) // int(np.prod(_keepdims_shape(shape, axis)))
+    """How many elements a reduction over `axis` combines into each result (0 for an empty
+    axis, where the mean is NaN as NumPy's)."""
+    return int(np.prod([shape[i] for i in _axes(shape, axis)]))
 
 
 # ---------------------------------------------------------------- arithmetic
