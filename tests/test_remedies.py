@@ -28,11 +28,11 @@ def mlp(sizes, act=nn.Tanh, dtype=np.float64, seed=0, device="cpu"):
     rng = backend.rng(seed, device)
     layers = []
     for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
-        layer = nn.Linear(a, b, dtype=dtype)
+        layer = nn.Linear(a, b, dtype=dtype, device=device)  # on the rng's device
         init.default_uniform_(layer.weight, a, rng=rng)
         init.default_uniform_(layer.bias, a, rng=rng)
         layers += [layer] + ([act()] if i < len(sizes) - 2 else [])
-    return nn.Sequential(*layers).to(device)
+    return nn.Sequential(*layers)
 
 
 def arr(rng, *shape):

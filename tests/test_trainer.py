@@ -32,7 +32,7 @@ def models(seed=0, device="cpu", hidden=8):
     G = nn.Sequential(nn.Linear(2, hidden), nn.Tanh(), nn.Linear(hidden, 2))
     D = nn.Sequential(nn.Linear(2, hidden), nn.LeakyReLU(0.2), nn.Linear(hidden, 1))
     for m in (G, D):
-        init.default_init_(m, rng).to(device)
+        init.default_init_(m.to(device), rng)  # the rng's numbers live on its device
     return G, D
 
 

@@ -1,8 +1,13 @@
-"""The one place that knows about CuPy: array-module lookup, devices, host transfer, scatter-add,
-sliding windows and random generators. Everything NumPy and CuPy do differently lives here.
+"""The one place that knows about devices: array-module lookup, device names, host transfer,
+scatter-add, sliding windows and random generators. Everything NumPy and CuPy do differently
+lives here, and it is the only module that imports CuPy.
 
-CuPy is imported lazily (on first use of a CUDA helper), so `import tinygan` never pays for it
-and a machine without CuPy never notices it is missing until it asks for "cuda".
+A device other than the CPU is an array module with CuPy's interface (an `ndarray` type,
+`asarray`, `random.default_rng`, `lib.stride_tricks.as_strided`, arrays with `.get()`). "cuda"
+is CuPy, imported lazily (on first use), so `import tinygan` never pays for it and a machine
+without CuPy never notices it is missing until it asks for "cuda". Tests may add a stand-in
+module under another name (register_test_device): tests/strict_device.py is one that refuses
+implicit host conversions, so device mistakes show up without a GPU.
 """
 from __future__ import annotations
 
@@ -10,11 +15,11 @@ import os
 
 import numpy as np
 
-DEVICES = ("cpu", "cuda")
 _CUDA_HINT = ('install the CUDA extra that matches your toolkit, e.g. '
               'pip install "tinygan[cuda12]" (CUDA 12) or "tinygan[cuda13]" (CUDA 13)')
 _cupy_module = None
 _cupy_checked = False
+_test_devices: dict = {}   # name -> array module (register_test_device)
 
 
 def _cupy():
@@ -52,13 +57,28 @@ def _require_cuda():
     return cp
 
 
+def register_test_device(name: str, module) -> None:
+    """Make `module` (an array module with CuPy's interface) the device `name`, for tests: it is
+    never GPU support. Registering None removes it."""
+    if name in ("cpu", "cuda"):
+        raise ValueError(f"cannot replace the device {name!r}")
+    if module is None:
+        _test_devices.pop(name, None)
+    else:
+        _test_devices[name] = module
+
+
+def devices() -> tuple:
+    return ("cpu", "cuda") + tuple(_test_devices)
+
+
 def check_device(device) -> str:
     """Normalise a device name ('cpu', 'cuda', 'cuda:0' -> 'cuda'); raise on anything else."""
     name = str(device).lower()
     if name.startswith("cuda:"):
         name = "cuda"
-    if name not in DEVICES:
-        raise ValueError(f"unknown device {device!r}: expected one of {DEVICES}")
+    if name not in devices():
+        raise ValueError(f"unknown device {device!r}: expected one of {devices()}")
     return name
 
 
@@ -73,51 +93,68 @@ def resolve_device(device=None) -> str:
     return default_device() if device is None else check_device(device)
 
 
+def _loaded():
+    """(name, module) of every non-CPU device whose arrays could exist now."""
+    out = [(name, m) for name, m in _test_devices.items()]
+    return out + ([("cuda", _cupy_module)] if _cupy_module is not None else [])
+
+
+def device_of(a) -> str:
+    for name, module in _loaded():
+        if isinstance(a, module.ndarray):
+            return name
+    return "cpu"
+
+
 def is_cupy_array(a) -> bool:
-    cp = _cupy_module  # no import: if CuPy was never imported, no array can be a CuPy array
-    return cp is not None and isinstance(a, cp.ndarray)
+    return _cupy_module is not None and isinstance(a, _cupy_module.ndarray)
 
 
 def get_array_module(*arrays):
-    """numpy or cupy, decided by the arrays; mixing devices is a TypeError."""
-    if _cupy_module is None:  # CuPy never imported, so no array can be on the GPU (hot path)
+    """numpy, cupy (or a test device's module), decided by the arrays; mixing devices is a
+    TypeError."""
+    if _cupy_module is None and not _test_devices:  # no array can be off the host (hot path)
         return np
-    kinds = {is_cupy_array(a) for a in arrays if a is not None and hasattr(a, "dtype")}
+    kinds = {device_of(a) for a in arrays if a is not None and hasattr(a, "dtype")}
     if len(kinds) > 1:
-        raise TypeError("arrays on different devices (cpu and cuda) in one op; "
-                        "move them to one device first with .to('cpu') or .to('cuda')")
-    return _cupy_module if kinds == {True} else np
+        raise TypeError(f"arrays on different devices ({' and '.join(sorted(kinds))}) in one "
+                        "op; move them to one device first with .to(device)")
+    return xp_for(kinds.pop()) if kinds else np
 
 
 def xp_for(device: str):
     """Array module for a device name."""
-    return _require_cuda() if check_device(device) == "cuda" else np
-
-
-def device_of(a) -> str:
-    return "cuda" if is_cupy_array(a) else "cpu"
+    device = check_device(device)
+    if device == "cpu":
+        return np
+    return _require_cuda() if device == "cuda" else _test_devices[device]
 
 
 def to_device(a, device: str):
     """Copy an array to a device (no copy when it is already there)."""
     device = check_device(device)
-    if device == "cuda":
-        return _require_cuda().asarray(a)
-    return to_numpy(a)
+    if device == "cpu":
+        return to_numpy(a)
+    if device_of(a) not in ("cpu", device):
+        a = to_numpy(a)
+    return xp_for(device).asarray(a)
 
 
 def to_numpy(a) -> np.ndarray:
-    """A host NumPy array (copies from the GPU; forces a device sync)."""
-    if is_cupy_array(a):
+    """A host NumPy array (copies from a device; forces a device sync)."""
+    if device_of(a) != "cpu":
         return a.get()
     return np.asarray(a)
 
 
 def scatter_add(target, index, values):
     """target[index] += values with repeated indices accumulated (in place)."""
-    if is_cupy_array(target):
+    device = device_of(target)
+    if device == "cuda":
         import cupyx  # noqa: F401  (ships with CuPy; imported only on the GPU path)
         cupyx.scatter_add(target, index, values)
+    elif device != "cpu":
+        xp_for(device).scatter_add(target, index, values)
     else:
         np.add.at(target, index, values)
     return target
@@ -125,22 +162,24 @@ def scatter_add(target, index, values):
 
 def as_strided(a, shape, strides):
     """A strided view of `a` (no copy); strides in bytes, as NumPy's."""
-    if is_cupy_array(a):
-        return _cupy_module.lib.stride_tricks.as_strided(a, shape=shape, strides=strides)
+    if device_of(a) != "cpu":
+        return xp_for(device_of(a)).lib.stride_tricks.as_strided(a, shape=shape, strides=strides)
     return np.lib.stride_tricks.as_strided(a, shape=shape, strides=strides, writeable=False)
 
 
 def rng(seed=None, device: str = "cpu"):
-    """A random Generator on the device (numpy.random.Generator or cupy.random.Generator)."""
-    if check_device(device) == "cuda":
-        return _require_cuda().random.default_rng(seed)
-    return np.random.default_rng(seed)
+    """A random Generator on the device (numpy.random.Generator or its device's counterpart)."""
+    return xp_for(device).random.default_rng(seed)
 
 
 def synchronize(device: str = "cpu") -> None:
-    """Wait for queued GPU work (a no-op on the CPU); benchmarks call it before reading a clock."""
-    if check_device(device) == "cuda":
+    """Wait for queued device work (a no-op on the CPU); benchmarks call it before reading a
+    clock."""
+    device = check_device(device)
+    if device == "cuda":
         _require_cuda().cuda.get_current_stream().synchronize()
+    elif device != "cpu":
+        xp_for(device).synchronize()
 
 
 def keep_freed_memory(max_block: int = 32 * 2**20, keep: int = 512 * 2**20) -> bool:

@@ -72,7 +72,7 @@ def _leftover(size: int, out: int, kernel: int, stride: int, padding: int) -> in
 #: Largest im2col matrix (or block of patch contributions) held at once, in bytes. The batch is
 #: cut into chunks below it: the matrix products stay large enough for BLAS, the step's peak
 #: memory does not grow by a whole-batch unfolding, and each chunk's matrix stays in cache.
-CHUNK_BYTES = {"cpu": 4 * 2**20, "cuda": 256 * 2**20}
+CHUNK_BYTES = {"cpu": 4 * 2**20, "cuda": 256 * 2**20}  # other devices take the GPU's
 
 
 def _batch_chunks(n: int, bytes_per_sample: int, array) -> list:
@@ -80,7 +80,7 @@ def _batch_chunks(n: int, bytes_per_sample: int, array) -> list:
     least)."""
     if n == 0:
         return []
-    limit = CHUNK_BYTES[backend.device_of(array)]
+    limit = CHUNK_BYTES.get(backend.device_of(array), CHUNK_BYTES["cuda"])
     count = min(n, max(1, -(-n * bytes_per_sample // limit)))
     size = -(-n // count)
     return [slice(i, min(n, i + size)) for i in range(0, n, size)]

@@ -8,7 +8,9 @@ states to one .npz file; `tg.load(path)` reads it back as a dict (with `.meta`).
     tg.save("g.npz", G)                  # a single module: G.load_state_dict(tg.load("g.npz"))
 
 The file is a plain, uncompressed .npz (a zip of .npy files), readable by
-`numpy.load(path, allow_pickle=False)`:
+`numpy.load(path, allow_pickle=False)`; its zip comment (the file's last 79 bytes) is
+"tinygan-sha256:" and the SHA-256 of every byte before the hex digits, so that any damage (a
+flipped byte, a cut, swapped members) is found before anything is read:
   "__tinygan__"  a uint8 array holding UTF-8 JSON: {"format": "tinygan-checkpoint",
                  "version": 1, "tree": ..., "meta": ...}. The tree records the nesting (dicts,
                  lists, Python numbers and strings) and which entry holds each array.
@@ -24,6 +26,7 @@ anything; a bad file raises CheckpointError listing every problem found.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import secrets
@@ -39,8 +42,9 @@ __all__ = ["save", "load", "Checkpoint", "CheckpointError", "atomic_path", "writ
            "FORMAT", "VERSION"]
 
 FORMAT = "tinygan-checkpoint"
-VERSION = 1
+VERSION = 2          # 2: the file ends in its SHA-256 (version-1 files, without it, still load)
 HEADER = "__tinygan__"
+CHECKSUM = b"tinygan-sha256:"
 _SCALARS = (bool, int, float, str, type(None))
 
 
@@ -196,12 +200,18 @@ def write_atomically(path, data: bytes) -> None:
 
 
 def _write_archive(path: str, arrays: dict) -> None:
-    """The .npz archive, written through atomic_path."""
+    """The .npz archive with its checksum as the zip comment, written through atomic_path."""
     with atomic_path(path) as tmp:
-        with open(tmp, "xb") as f, zipfile.ZipFile(f, mode="w", compression=zipfile.ZIP_STORED,
-                                                   allowZip64=True) as zf:
-            for name, array in arrays.items():
-                _write_entry(zf, name, array)
+        with open(tmp, "x+b") as f:
+            with zipfile.ZipFile(f, mode="w", compression=zipfile.ZIP_STORED,
+                                 allowZip64=True) as zf:
+                for name, array in arrays.items():
+                    _write_entry(zf, name, array)
+                zf.comment = CHECKSUM + b"0" * 64  # the digits are filled in below
+            f.seek(0)
+            digest = hashlib.sha256(f.read()[:-64]).hexdigest().encode()
+            f.seek(-64, os.SEEK_END)
+            f.write(digest)
 
 
 def _write_entry(zf: zipfile.ZipFile, name: str, array: np.ndarray) -> None:
@@ -237,6 +247,7 @@ def load(path) -> Checkpoint:
     if os.path.isdir(path):
         raise IsADirectoryError(f"{path!r} is a folder, not a checkpoint file")
     _check_magic(path)
+    checked = _check_checksum(path)
     entries, problems = _read_entries(path)
     header = entries.pop(HEADER, None)
     tree, meta, version = None, {}, None
@@ -247,6 +258,9 @@ def load(path) -> Checkpoint:
         problems.insert(0, f"the {HEADER!r} entry must be a 1-D uint8 array of JSON bytes")
     else:
         tree, meta, version = _parse_header(header.tobytes(), problems)
+    if version is not None and version >= 2 and not checked:
+        problems.insert(0, f"format version {version} files end in their SHA-256, and this "
+                           "one does not: it was cut short or altered after it was written")
     if tree is not None:
         referenced = set()
         _collect_names(tree, referenced, problems)
@@ -259,6 +273,22 @@ def load(path) -> Checkpoint:
     if problems:
         raise CheckpointError(f"cannot load checkpoint {path!r}:\n  - " + "\n  - ".join(problems))
     return Checkpoint(_unflatten(tree, entries), meta, version, path)
+
+
+def _check_checksum(path: str) -> bool:
+    """True when the file ends in a checksum that matches; False when it has none (a version-1
+    file, or one cut short); a CheckpointError when the checksum does not match."""
+    with open(path, "rb") as f:
+        data = f.read()
+    tail = data[-len(CHECKSUM) - 64:]
+    if not tail.startswith(CHECKSUM):
+        return False
+    digits = tail[len(CHECKSUM):]
+    if hashlib.sha256(data[:-64]).hexdigest().encode() != digits:
+        raise CheckpointError(f"cannot load checkpoint {path!r}: its SHA-256 does not match the "
+                              "one written at its end; the file was damaged or changed after "
+                              "it was saved (nothing was read from it)")
+    return True
 
 
 def _check_magic(path: str) -> None:

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import experiments, viz
+from . import backend, experiments, viz
 from . import io as tgio
 from .gan.trainer import Trainer
 
@@ -142,10 +142,30 @@ def estimate_bytes(exp) -> int:
 
 
 def save_checkpoint(path, exp, frames: list) -> None:
-    """The trainer's whole state and the frames so far, with what rebuilds the experiment."""
-    tgio.save(path, {"trainer": exp.trainer.state_dict(), "frames": frames},
-              meta={"format": RUN_FORMAT, "experiment": exp.name,
-                    "config": exp.config.as_dict(), "device": exp.device})
+    """The trainer's whole state and the frames so far, with what rebuilds the experiment.
+    Written atomically: if the disk fills up (or anything fails) the previous checkpoint is
+    kept as it was, no temporary file is left, and a RunError says so."""
+    _check_finite_weights(exp.trainer, Path(path))  # never replace a good state by a broken one
+    try:
+        tgio.save(path, {"trainer": exp.trainer.state_dict(), "frames": frames},
+                  meta={"format": RUN_FORMAT, "experiment": exp.name,
+                        "config": exp.config.as_dict(), "device": exp.device})
+    except OSError as e:
+        kept = "the previous checkpoint is intact" if Path(path).exists() else \
+            "no checkpoint had been saved yet"
+        raise RunError(f"cannot write the checkpoint {path}: {e.strerror or e} (at step "
+                       f"{exp.trainer.iteration}); {kept}. Free some space (or choose another "
+                       f"--out) and continue with `tinygan train --resume "
+                       f"{Path(path).parent}`") from e
+
+
+def remove_stale_temporaries(out: Path) -> list:
+    """Temporary files of writes that never finished (a run killed mid-save) in a run folder:
+    removed, and their names returned."""
+    stale = sorted(Path(out).glob(".*.tmp.*"))
+    for p in stale:
+        p.unlink(missing_ok=True)
+    return stale
 
 
 def load_checkpoint(path, device: str | None = None):
@@ -220,19 +240,43 @@ class _Interrupt:
 
 
 def _check_finite(trainer, ckpt_path: Path) -> None:
+    """Stop at the first non-finite loss, naming the step and the network: the one whose
+    weights became non-finite when one did (a NaN weight in G shows first as D's loss, since D
+    judges G's samples), else the one whose loss overflowed."""
     for network, loss in (("discriminator", trainer.last_d_loss),
                           ("generator", trainer.last_g_loss)):  # D steps first in an iteration
         if loss is None:
             continue
         value = float(loss.item())
         if not math.isfinite(value):
-            kept = (f"the last good checkpoint ({ckpt_path}) is kept" if ckpt_path.exists()
-                    else "no checkpoint had been saved yet")
-            raise NonFiniteLossError(
-                trainer.iteration, network, value,
-                f"step {trainer.iteration}: the {network}'s loss is {value} (non-finite); "
-                f"training stopped and {kept}. Try a smaller learning rate for the {network} "
-                f"(--lr-{network[0]} where the experiment has it, else --lr).")
+            broken = _non_finite_network(trainer)
+            what = (f"the {broken}'s weights are non-finite (and the {network}'s loss is "
+                    f"{value})" if broken else f"the {network}'s loss is {value} (non-finite)")
+            _stop(trainer, broken or network, value, what, ckpt_path)
+
+
+def _check_finite_weights(trainer, ckpt_path: Path) -> None:
+    broken = _non_finite_network(trainer)
+    if broken:
+        _stop(trainer, broken, math.nan, f"the {broken}'s weights are non-finite", ckpt_path)
+
+
+def _non_finite_network(trainer) -> str | None:
+    for network, model in (("generator", trainer.G), ("discriminator", trainer.D)):
+        if not all(bool(backend.get_array_module(p.data).isfinite(p.data).all())
+                   for p in model.parameters()):
+            return network
+    return None
+
+
+def _stop(trainer, network: str, value: float, what: str, ckpt_path: Path):
+    kept = (f"the last good checkpoint ({ckpt_path}) is kept" if ckpt_path.exists()
+            else "no checkpoint had been saved yet")
+    raise NonFiniteLossError(
+        trainer.iteration, network, value,
+        f"step {trainer.iteration}: {what}; training stopped and {kept}. Try a smaller "
+        f"learning rate for the {network} (--lr-{network[0]} where the experiment has it, "
+        "else --lr).")
 
 
 # ---------------------------------------------------------------- the run
@@ -267,6 +311,8 @@ def train(name: str | None = None, config=None, out=None, *, device="cpu", resum
         raise RunError(f"checkpoint_every must be >= 1, got {checkpoint_every}")
     if resume is not None:
         out = Path(resume if out is None else out)
+        for stale in remove_stale_temporaries(Path(resume)):
+            log.warning("removed %s, left by a save that never finished", stale)
         exp, frames = load_checkpoint(Path(resume), device)
         prepare_out(out, estimate_bytes(exp))
         log.info("resuming %s at step %d of %d from %s", exp.name, exp.trainer.iteration,

@@ -76,7 +76,7 @@ class Tensor:
     def __repr__(self):
         body = np.array2string(backend.to_numpy(self.data), separator=", ", precision=4)
         grad = ", requires_grad=True" if self.requires_grad else ""
-        dev = ", device='cuda'" if self.device == "cuda" else ""
+        dev = "" if self.device == "cpu" else f", device={self.device!r}"
         return f"tensor({body}, dtype={self.dtype}{dev}{grad})"
 
     def numpy(self) -> np.ndarray:

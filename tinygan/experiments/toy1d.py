@@ -114,8 +114,8 @@ def build_models(config: Toy1DConfig, rng, device="cpu"):
         first = [Standardize(config.data_mean, config.data_std)] + first
     D = nn.Sequential(*first, nn.LeakyReLU(0.2), nn.Linear(h, h), nn.LeakyReLU(0.2),
                       nn.Linear(h, 1))
-    for model in (G, D):
-        init.default_init_(model, rng).to(device)
+    for model in (G, D):  # on the device first: a device generator cannot fill host arrays
+        init.default_init_(model.to(device), rng)
     return G, D
 
 

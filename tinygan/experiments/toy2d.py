@@ -122,10 +122,11 @@ def build_models(config: Toy2DConfig, device="cpu"):
     mb = ((config.mbd_kernels, config.mbd_kernel_dim, 0.1, config.mbd_group)
           if config.method == "minibatch_discrimination" else None)
     D = ToyDiscriminator(in_dim, config.hidden, config.d_depth, minibatch=mb, rng=rng,
-                         input_scale=1.0 / scale)
-    init.default_init_(G, rng)
-    init.default_init_(D, rng)
-    return G.to(device), D.to(device)
+                         input_scale=1.0 / scale, device=device)
+    # on the device before the draws: a device generator's numbers cannot fill host arrays
+    init.default_init_(G.to(device), rng)
+    init.default_init_(D.to(device), rng)
+    return G, D
 
 
 def build(config: Toy2DConfig, device=None) -> Experiment:

@@ -329,14 +329,14 @@ class ToyDiscriminator(nn.Module):
     matching matches)."""
 
     def __init__(self, in_dim: int, hidden: int, depth: int, minibatch: tuple | None = None,
-                 rng=None, input_scale: float = 1.0):
+                 rng=None, input_scale: float = 1.0, device=None):
         self.input_scale = Scale(input_scale)
         self.body = mlp([in_dim] + [hidden] * depth, act=lambda: nn.LeakyReLU(0.2))
         self.body_act = nn.LeakyReLU(0.2)
         self.minibatch = None
         width = hidden
         if minibatch is not None:
-            self.minibatch = MinibatchDiscrimination(hidden, *minibatch, rng=rng)
+            self.minibatch = MinibatchDiscrimination(hidden, *minibatch, rng=rng, device=device)
             width = self.minibatch.out_features
         self.head = nn.Linear(width, 1)
 

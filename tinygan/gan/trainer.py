@@ -212,8 +212,8 @@ class Trainer:
                 (seconds is None or (wall if clock == "wall" else cpu / threads) < seconds):
             w0, c0 = time.perf_counter(), time.process_time()
             self.step()
-            if self.device == "cuda" and self.iteration % 25 == 0:
-                backend.synchronize("cuda")  # let the clock see the queued GPU work
+            if self.device != "cpu" and self.iteration % 25 == 0:
+                backend.synchronize(self.device)  # let the clock see the queued GPU work
             wall += time.perf_counter() - w0
             cpu += time.process_time() - c0
             if (self.iteration - start) % every == 0:
