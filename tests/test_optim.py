@@ -127,7 +127,7 @@ def test_grad_of_the_wrong_shape_is_an_error():
     (optim.SGD, dict(momentum=0.0, nesterov=True), "Nesterov momentum needs momentum > 0"),
     (optim.SGD, dict(momentum=0.9, dampening=0.1, nesterov=True), "dampening = 0"),
     (optim.SGD, dict(weight_decay=-1e-4), "weight_decay"),
-    (optim.Adam, dict(betas=(0.9, 1.0)), r"beta2 must lie in \[0.0, 1.0\)"),
+    (optim.Adam, dict(betas=(0.9, 1.0)), r"betas\[1\] \(beta2\) must lie in \[0.0, 1.0\)"),
     (optim.Adam, dict(betas=(-0.1, 0.99)), "beta1"),
     (optim.Adam, dict(betas=0.9), "betas must be a pair"),
     (optim.Adam, dict(eps=-1e-8), "eps"),

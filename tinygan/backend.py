@@ -119,7 +119,8 @@ def get_array_module(*arrays):
     if len(kinds) > 1:
         raise TypeError(f"arrays on different devices ({' and '.join(sorted(kinds))}) in one "
                         "op; move them to one device first with .to(device)")
-    return xp_for(kinds.pop()) if kinds else np
+    kind = kinds.pop() if kinds else "cpu"
+    return np if kind == "cpu" else _cupy_module if kind == "cuda" else _test_devices[kind]
 
 
 def xp_for(device: str):

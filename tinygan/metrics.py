@@ -227,7 +227,9 @@ def frechet_distance(features1, features2) -> float:
     mu1, x1 = _centred(features1, "features1")
     mu2, x2 = _centred(features2, "features2")
     if mu1.shape != mu2.shape:
-        raise ValueError(f"feature sets have different widths: {mu1.shape[0]} and {mu2.shape[0]}")
+        raise ValueError(f"frechet_distance: feature sets of shapes {np.shape(x1)} and "
+                         f"{np.shape(x2)} have different widths ({mu1.shape[0]} and "
+                         f"{mu2.shape[0]} features); both must be (N, D) with one D")
     n1, n2 = len(x1) - 1, len(x2) - 1
     r1, r2 = np.linalg.qr(x1, mode="r"), np.linalg.qr(x2, mode="r")  # X = Q R, R is (min(N, D), D)
     tr_sqrt = float(np.linalg.svd(r1 @ r2.T, compute_uv=False).sum()) / math.sqrt(n1 * n2)

@@ -272,8 +272,8 @@ class Adam(Optimizer):
         betas = h["betas"]
         if not isinstance(betas, (tuple, list)) or len(betas) != 2:
             raise ValueError(f"Adam: betas must be a pair (beta1, beta2), got {betas!r}")
-        out["betas"] = tuple(_number("Adam", f"beta{i + 1}", b, 0.0, 1.0, hi_open=True)
-                             for i, b in enumerate(betas))
+        out["betas"] = tuple(_number("Adam", f"betas[{i}] (beta{i + 1})", b, 0.0, 1.0,
+                                     hi_open=True) for i, b in enumerate(betas))
         out["eps"] = _number("Adam", "eps", h["eps"])
         out["weight_decay"] = _number("Adam", "weight_decay", h["weight_decay"])
         return out

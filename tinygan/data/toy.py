@@ -93,15 +93,23 @@ def mixture_1d(means, stds, weights=None) -> GaussianMixture:
     return GaussianMixture(np.asarray(means, dtype=np.float64).reshape(-1, 1), stds, weights)
 
 
+def _count_of(fn: str, name: str, n) -> int:
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"{fn}: {name} must be a positive int, got {n!r}")
+    return int(n)
+
+
 def ring_2d(n_modes: int = 8, radius: float = 1.0, std: float = 0.01) -> GaussianMixture:
     """n_modes Gaussians at (r cos 2 pi i/n, r sin 2 pi i/n), i = 0..n-1. The angles stop short
     of 2 pi: linspace(0, 2 pi, n) would put the last mode on top of the first."""
+    n_modes = _count_of("ring_2d", "n_modes", n_modes)
     angles = 2 * np.pi * np.arange(n_modes) / n_modes
     return GaussianMixture(radius * np.stack([np.cos(angles), np.sin(angles)], axis=1), std)
 
 
 def grid_2d(side: int = 5, spacing: float = 2.0, std: float = 0.05) -> GaussianMixture:
     """side x side Gaussians on a grid centred at 0; the default means are {-4,-2,0,2,4}^2."""
+    side = _count_of("grid_2d", "side", side)
     ticks = spacing * (np.arange(side) - (side - 1) / 2)
     xs, ys = np.meshgrid(ticks, ticks, indexing="ij")
     return GaussianMixture(np.stack([xs.ravel(), ys.ravel()], axis=1), std)
