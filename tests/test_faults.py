@@ -49,13 +49,15 @@ def _same_state(a: Path, b: Path) -> bool:
 def reference(tmp_path_factory):
     """The uninterrupted run's final checkpoint."""
     out = tmp_path_factory.mktemp("reference")
-    runs.train("toy1d", SETTINGS, out, quiet=True, animation=False, checkpoint_every=1)
+    runs.train("toy1d", SETTINGS, out, quiet=True, animation=False, checkpoint_every=1,
+               pictures=False)
     return out / runs.CHECKPOINT
 
 
 def _start(out: Path):
     code = ("import sys; from tinygan import runs; runs.train('toy1d', "
-            f"{SETTINGS!r}, {str(out)!r}, quiet=True, animation=False, checkpoint_every=1)")
+            f"{SETTINGS!r}, {str(out)!r}, quiet=True, animation=False, checkpoint_every=1, "
+            "pictures=False)")
     return subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env={
         **os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"},
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -85,7 +87,8 @@ def test_killed_runs_resume_bit_identically(tmp_path, reference):
             inside_a_save += any(out.glob(".*.tmp.*"))  # killed while a save was in flight
             exp, _ = runs.load_checkpoint(out)          # the last checkpoint always loads
             assert 1 <= exp.trainer.iteration <= SETTINGS["steps"]
-            runs.train(resume=out, quiet=True, animation=False, checkpoint_every=10**6)
+            runs.train(resume=out, quiet=True, animation=False, checkpoint_every=10**6,
+                       pictures=False)
             assert not any(out.glob(".*.tmp.*"))        # the half-written file was cleaned up
             assert _same_state(out / runs.CHECKPOINT, reference), out.name
             recovered += 1

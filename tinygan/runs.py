@@ -301,9 +301,10 @@ def _cli_option(name: str, v) -> str:
 
 def train(name: str | None = None, config=None, out=None, *, device="cpu", resume=None,
           quiet: bool = False, checkpoint_every: int = 500, stop_after: int | None = None,
-          animation: bool = True) -> dict:
+          animation: bool = True, pictures: bool = True) -> dict:
     """Train an experiment into the run folder `out` (or continue the one in `resume`).
-    config: a config instance or a dict of settings (the defaults otherwise).
+    config: a config instance or a dict of settings (the defaults otherwise). pictures=False
+    skips losses.png and samples.png (and the animation) at the end, e.g. in a sweep.
 
     Returns a summary dict: {"status": "finished" | "interrupted", "step", "out", "metrics"}.
     stop_after=N behaves as a Ctrl-C after N steps of this invocation (for tests and demos)."""
@@ -358,7 +359,7 @@ def train(name: str | None = None, config=None, out=None, *, device="cpu", resum
                     "`tinygan train --resume %s`", trainer.iteration, steps, ckpt_path, out)
         return {"status": status, "step": trainer.iteration, "out": str(out), "metrics": None}
     log.info("trained %d steps in %.1f s; measuring and drawing", done_here, elapsed)
-    metrics = finish(exp, out, frames, animation)
+    metrics = finish(exp, out, frames, animation) if pictures else exp.evaluate()
     metrics.update({"steps": trainer.iteration, "train_seconds_this_invocation": elapsed})
     write_json(out / "metrics.json", metrics)
     return {"status": status, "step": trainer.iteration, "out": str(out), "metrics": metrics}
