@@ -31,6 +31,8 @@ RTOL = 1e-7
 FUZZED = [op for op in OPS if op.chain]
 POSITIVE_DOMAIN = {"log", "sqrt", "pow_scalar"}   # their input goes through softplus(y) + 0.25
 BOUNDED_DOMAIN = {"exp", "rpow"}                  # through 3 tanh(y), so they cannot overflow
+KINKED = {"abs", "relu", "leaky_relu", "clip"}    # through y + 0.0371: a variance of equal
+# values, or x - x, is 0 in one framework and 1e-17 in the other, and the slope there differs
 
 
 # ---------------------------------------------------------------- programs
@@ -97,13 +99,16 @@ def apply(name, xs, params, framework):
     if name == "untie":     # y + 1e-3 ramp: no two elements tie where rounding could decide
         x, ramp = xs
         return x + 1e-3 * ramp
+    if name == "shift":     # y + 0.0371: off a kink at 0 that rounding could put either side
+        (x,) = xs
+        return x + 0.0371
     op = BY_NAME[name]
     return (op.torch if t else op.fn)(*xs, **params)
 
 
 def _shape_of(name, shapes_, params):
     """The result's shape, from the NumPy reference on arrays of ones."""
-    if name in ("positive", "bounded", "exponent", "untie"):
+    if name in ("positive", "bounded", "exponent", "untie", "shift"):
         return shapes_[0]
     op = BY_NAME[name]
     kw = dict(params)
@@ -169,6 +174,8 @@ def _add_step(draw, p, cur, name):
             cur = then("positive", [cur], {})
         elif name in BOUNDED_DOMAIN:
             cur = then("bounded", [cur], {})
+        elif name in KINKED:
+            cur = then("shift", [cur], {})
         return then(name, [cur], params)
     if kind == "binary":
         params = draw(op.inputs)[1]
