@@ -14,12 +14,18 @@
 # %% [markdown]
 # # Lesson 1 — Autograd: from the chain rule to Hessian-vector products
 #
+# **Running it.** Fast mode: `TINYGAN_FAST=1 jupyter lab` (or set it before opening the
+# notebook). This lesson trains nothing, so fast and full mode are the same: about FULLTIME_01 on a
+# 2-core CPU.
+#
 # **Goals.** By the end you will be able to
 # 1. differentiate a small scalar function by hand with the chain rule and check it against tinygan;
 # 2. explain what the computation graph is, and why a gradient flowing into a broadcast input
 #    must be *summed* back to that input's shape;
 # 3. check any gradient with central finite differences, and choose the step size sensibly;
-# 4. differentiate a gradient again (`create_graph=True`) to get a Hessian-vector product — the
+# 4. write a differentiable operation of your own (a `Function`), check it, and differentiate it
+#    twice;
+# 5. differentiate a gradient again (`create_graph=True`) to get a Hessian-vector product — the
 #    tool behind gradient penalties, unrolled GANs and the game-dynamics lessons.
 #
 # **Prerequisites.** Derivatives and the chain rule; NumPy arrays and broadcasting.
@@ -168,7 +174,55 @@ B = rng.standard_normal((4, 2))
 print(gradcheck(lambda a, b: (a @ b).tanh(), A, B))
 
 # %% [markdown]
-# ## 5. Gradients of gradients: a Hessian-vector product
+# ## 5. Build it yourself: a Function of your own
+#
+# Every operation in tinygan is a `Function` with two methods: `forward` takes raw arrays and
+# returns one array; `backward` takes the gradient arriving at the output, $\partial L/\partial y$,
+# as a **Tensor**, and returns $\partial L/\partial x$ for each input. Because backward is written
+# with Tensor operations rather than raw arrays, the engine can differentiate *it* as well.
+#
+# Write the SiLU (or "swish") activation, $y = x\,\sigma(x)$, whose derivative is
+# $y' = \sigma(x)\,\big(1 + x\,(1 - \sigma(x))\big)$. `self.inputs` holds the input tensors
+# (the engine stores them before backward runs). Then check it three ways: against the same
+# function composed from library ops, with `gradcheck` (first derivative) and with
+# `gradgradcheck` (second derivative).
+
+# %%
+class SiLU(tg.Function):
+    """y = x * sigmoid(x); dy/dx = s (1 + x (1 - s)) with s = sigmoid(x)"""
+    def forward(self, x):
+        return x / (1 + np.exp(-x))          # raw NumPy arrays in and out
+    def backward(self, gy):
+        x, = self.inputs                     # a Tensor: backward uses Tensor ops only
+        s = x.sigmoid()
+        return (gy * s * (1 + x * (1 - s)),)
+
+def silu(x):
+    return SiLU()(x)
+
+z = rng.uniform(-3, 3, size=(4, 3))          # float64 throughout: gradcheck needs it
+zt = tg.tensor(z, requires_grad=True)
+assert np.allclose(silu(zt).numpy(), (zt * zt.sigmoid()).numpy())    # forward agrees
+print("first derivative: ", gradcheck(silu, z))
+print("second derivative:", gradgradcheck(silu, z))
+
+# the second derivative itself, taken with create_graph=True and checked against calculus:
+# y'' = s (1 - s) (2 + x (1 - 2 s))
+zt = tg.tensor(z, requires_grad=True)
+dy, = tg.grad(silu(zt).sum(), [zt], create_graph=True)
+d2y, = tg.grad(dy.sum(), [zt])
+s = 1 / (1 + np.exp(-z))
+assert np.allclose(d2y.numpy(), s * (1 - s) * (2 + z * (1 - 2 * s)))
+print("SiLU'' from the engine matches the closed form")
+
+# %% [markdown]
+# Had `backward` computed its factor from the raw array `self.inputs[0].data` and wrapped the
+# result in a new tensor, `gradcheck` would still pass, but `gradgradcheck` would fail (try it):
+# to the engine that factor is a constant with no graph behind it, so the second derivative
+# loses the terms that come from differentiating $\sigma(x)$ again. (The library has no `SiLU`
+# of its own; this one lives in the lesson.)
+#
+# ## 6. Gradients of gradients: a Hessian-vector product
 #
 # Every backward rule in tinygan is itself written with tensor operations. With
 # `create_graph=True`, the gradient comes back as a tensor *with its own graph*, so it can be
@@ -211,6 +265,8 @@ print(gradgradcheck(lambda a, b: (a @ b).tanh().sum(axis=1), A, B))
 # - Reverse mode applies the chain rule from the output back, multiplying by local derivatives.
 # - A broadcast input receives the **sum** of the gradients of all its copies.
 # - Central differences check gradients; use float64 and ε ≈ 1e-6 (truncation vs rounding).
+# - A new operation is a `Function`: forward on arrays, backward in Tensor ops, so it can be
+#   differentiated twice; `gradcheck` and `gradgradcheck` confirm both orders.
 # - Because backward rules are tensor operations, `create_graph=True` makes gradients
 #   differentiable: Hessian-vector products cost two backward passes.
 #
@@ -219,7 +275,16 @@ print(gradgradcheck(lambda a, b: (a @ b).tanh().sum(axis=1), A, B))
 # 1. Derive by hand the gradient of `sigmoid(w * x + b)` and check it with tinygan.
 # 2. `x` has shape `(5, 1)`, `y` has shape `(1, 3)`: what is the gradient of `(x * y).sum()`
 #    with respect to `x`? Predict it, then check.
-# 3. Use a Hessian-vector product to take one Newton step on `f(x) = sum(x**4) - sum(x**2)`
-#    (solve $Hd = -g$ with conjugate gradients, using only HVPs).
-# 4. Read `Sigmoid` in `tinygan/tensor.py`. Why does its forward use `exp(-|x|)`? What would
-#    `1 / (1 + exp(-x))` do at `x = -1000` in float32?
+# 3. Take one Newton step $x \leftarrow x - H^{-1} g$ on `f(x) = sum(x**4) - sum(x**2)` in
+#    three dimensions, using only what section 6 showed: build $H$ one column at a time as the
+#    Hessian-vector products $H e_1, H e_2, H e_3$, solve $H d = -g$ with `np.linalg.solve`,
+#    and check $H$ against the closed form $\operatorname{diag}(12x^2 - 2)$. (For large $x$,
+#    forming $H$ is too costly, and the conjugate-gradient method solves $Hd = -g$ from
+#    Hessian-vector products alone; that method is beyond this lesson.)
+# 4. Write `Softsign`, $y = x / (1 + |x|)$, as a `Function` like `SiLU` above, and check it with
+#    `gradcheck` and `gradgradcheck` at points away from 0 (why away from 0?).
+# 5. Read `Sigmoid` in `tinygan/tensor.py`. In float32, `1 / (1 + np.exp(-x))` at `x = -1000`
+#    returns 0.0, which is the right answer to float32 precision, but with an overflow warning:
+#    why? Now compute the naive derivative `np.exp(-x) / (1 + np.exp(-x))**2` there: what comes
+#    out and why? How do the library's forward (`exp(-|x|)`) and backward ($y(1-y)$, from the
+#    saved output) avoid both problems?

@@ -14,11 +14,15 @@
 # %% [markdown]
 # # Lesson 2 — Divergences: what a GAN is secretly minimizing
 #
+# **Running it.** Fast mode: set `TINYGAN_FAST=1` before starting Jupyter (fewer steps and
+# samples). Full mode, the default, takes about FULLTIME_02 on a 2-core CPU.
+#
 # **Goals.** By the end you will be able to
 # 1. compute the Kullback–Leibler (KL) and Jensen–Shannon (JS) divergences, and say why KL is
 #    not symmetric and can be infinite while JS is symmetric and bounded by $\log 2$;
 # 2. see, by fitting one Gaussian to a two-peaked distribution, that *forward* KL covers every
-#    mode while *reverse* KL picks one — the seed of mode collapse;
+#    mode while *reverse* KL picks one — and why that is only part of the story of mode
+#    collapse;
 # 3. derive the optimal discriminator $D^*(x) = p_\text{data}(x) / (p_\text{data}(x) + p_g(x))$
 #    and the identity $V(G, D^*) = -\log 4 + 2\,\mathrm{JS}(p_\text{data} \,\|\, p_g)$, then watch a
 #    real tinygan discriminator converge to both;
@@ -154,10 +158,18 @@ print(f"KL(p||q) = {D.kl_divergence(p, q):.3f},  KL(q||p) = {D.kl_divergence(q, 
 #   looks where $q_\theta$ puts mass, and is punished for putting mass where $p$ is small, so
 #   $q_\theta$ **locks onto one mode** and ignores the other.
 #
-# A generator that behaves like the reverse KL produces perfectly good samples from one mode and
-# never visits the other: mode collapse. (Against an optimal discriminator, the non-saturating
-# generator loss follows the gradient of $\mathrm{KL}(p_g \,\|\, p_\text{data}) - 2\,\mathrm{JS}$
-# — a *reverse* KL; Arjovsky & Bottou 2017, Theorem 2.5.)
+# A model fitted by the reverse KL produces good samples from one mode and never visits the
+# other, which looks like mode collapse. It is tempting to stop there, because against an
+# optimal discriminator the non-saturating generator loss follows the gradient of
+# $\mathrm{KL}(p_g \,\|\, p_\text{data}) - 2\,\mathrm{JS}$, a *reverse* KL (Arjovsky & Bottou 2017,
+# arXiv 1701.04862, Theorem 2.5). But Goodfellow's NIPS 2016 tutorial (arXiv 1701.00160,
+# sections 3.2.5 and 5.1.1) argues that the divergence is not the main cause. GANs trained with
+# a maximum-likelihood cost (forward KL; lesson 3 builds it) still collapse; a reverse-KL fit
+# picks as many modes as its family can hold, while GANs often produce fewer modes than their
+# networks could; and the training procedure itself can collapse: if $G$ is updated against a
+# fixed $D$, its best move is to send every $z$ to the single point $D$ likes most (the
+# max-min game, not the min-max one). Lesson 5 measures collapse and remedies for it. Keep the
+# picture below as what the *divergence* prefers, not as the mechanism of collapse.
 #
 # Both objectives are integrals over $x$; on a fine grid they become sums that tinygan can
 # differentiate with respect to $\mu$ and $\log\sigma$ (the log keeps $\sigma > 0$).
@@ -395,8 +407,14 @@ plt.show()
 # Take $p = \mathcal N(0, 0.1^2)$ and $q_d = \mathcal N(d, 0.1^2)$ and slide $q$ away. Once the two
 # barely overlap, $D^*$ is 1 on one and 0 on the other and JS is pinned at its ceiling
 # $\log 2$ — whatever the distance. A flat loss has zero gradient: the generator gets no signal
-# about which way to move. (KL is worse: $d^2 / (2 \cdot 0.1^2)$ here, and $+\infty$ as soon as the
-# supports are disjoint.)
+# about which way to move.
+#
+# KL does *not* have this problem here: for two Gaussians of equal width,
+# $\mathrm{KL} = d^2 / (2 \cdot 0.1^2) = d^2/0.02$, finite for every $d$, with a gradient $d/0.01$
+# that *grows* as they separate. KL breaks in a different case: when the supports are truly
+# disjoint (as for distributions on low-dimensional manifolds in a high-dimensional space,
+# Arjovsky & Bottou 2017) it is $+\infty$ and has no useful gradient at all; and a GAN never
+# sees it directly, only through a discriminator.
 #
 # The Wasserstein-1 distance — the least average distance mass must travel to turn $q$ into
 # $p$ — is simply $|d|$ here: it keeps growing, and its gradient never vanishes. That is the
@@ -448,20 +466,29 @@ for s in (0.1, 0.3, 0.5, 1.0, 2.0):
 
 fig, axes = plt.subplots(1, 2, figsize=(13, 4.3))
 ax = axes[0]
-ax.plot(shifts, js_curve, lw=2.5, label="JS(p || q_d), nats")
+ax.plot(shifts, js_curve, lw=2.5, label="JS(p || q_d)")
 ax.plot(sample_shifts, js_samples, "o", color="tab:blue", mfc="none",
         label="JS from samples (binned)")
 ax.axhline(math.log(2), color="tab:blue", ls=":", label="log 2")
-ax.plot(shifts, np.abs(shifts), lw=2.5, color="tab:green", label="W1(p, q_d) = |d|")
-ax.plot(sample_shifts, w1_samples, "s", color="tab:green", mfc="none", label="W1 from samples")
-ax.set(xlabel="shift d between N(0, 0.1^2) and N(d, 0.1^2)", ylabel="distance",
-       title="JS saturates at log 2; Wasserstein keeps growing", ylim=(0, 4.2))
-ax.legend(fontsize=8)
+ax.set(xlabel="shift d between N(0, 0.1^2) and N(d, 0.1^2)", ylim=(0, 0.75),
+       title="JS saturates at log 2; Wasserstein keeps growing")
+ax.set_ylabel("JS (nats)", color="tab:blue")
+ax_w = ax.twinx()  # W1 is a distance in units of x, not nats: its own axis
+ax_w.plot(shifts, np.abs(shifts), lw=2.5, color="tab:green", label="W1(p, q_d) = |d|")
+ax_w.plot(sample_shifts, w1_samples, "s", color="tab:green", mfc="none", label="W1 from samples")
+ax_w.set_ylim(0, 4.2)
+ax_w.set_ylabel("W1 (units of x)", color="tab:green")
+lines = ax.get_legend_handles_labels()
+lines_w = ax_w.get_legend_handles_labels()
+ax.legend(lines[0] + lines_w[0], lines[1] + lines_w[1], fontsize=8, loc="center right")
 ax = axes[1]
-ax.semilogy(shifts[1:], np.abs(js_grad[1:]) + 1e-300, lw=2.5, label="|dJS/dd| (tinygan autograd)")
+ax.semilogy(shifts[1:], np.abs(js_grad[1:]) + 1e-300, lw=2.5,
+            label="|dJS/dd| (tinygan autograd), nats per unit of x")
 ax.axhspan(1e-20, 1e-15, color="0.9", label="float64 round-off")
 ax.semilogy(shifts, np.ones_like(shifts), lw=2.5, color="tab:green", label="|dW1/dd| = 1")
-ax.set(xlabel="shift d", ylabel="gradient magnitude", ylim=(1e-20, 1e2),
+ax.semilogy(shifts[1:], shifts[1:] / narrow ** 2, lw=1.5, ls="--", color="tab:purple",
+            label="|dKL/dd| = d / 0.01 (for contrast)")
+ax.set(xlabel="shift d", ylabel="gradient magnitude", ylim=(1e-20, 1e4),
        title="The generator's learning signal")
 ax.legend(fontsize=8)
 fig.tight_layout()
@@ -475,12 +502,15 @@ plt.show()
 #   misses mass that $p$ has. $\mathrm{JS}$ is symmetric, finite, between $0$ and $\log 2$, and
 #   $\sqrt{\mathrm{JS}}$ is a metric.
 # * Forward KL is mode covering, reverse KL is mode seeking: a model that minimizes something
-#   like the reverse KL can be content with one mode — mode collapse in a sentence.
+#   like the reverse KL can be content with one mode. That is what the divergence prefers; the
+#   NIPS 2016 tutorial argues that GANs collapse mainly for other reasons (their training
+#   procedure), since they collapse even with a maximum-likelihood cost.
 # * For a fixed generator the best discriminator is $D^* = p_\text{data} / (p_\text{data} + p_g)$,
 #   and at that discriminator the GAN value is $-\log 4 + 2\,\mathrm{JS}(p_\text{data}\,\|\,p_g)$.
 #   A tinygan MLP trained on samples only got within a few thousandths of a nat of it.
 # * When data and generator do not overlap, JS is stuck at $\log 2$ and its gradient vanishes;
-#   the Wasserstein distance still measures how far apart they are — hence WGAN.
+#   the Wasserstein distance still measures how far apart they are — hence WGAN. (For these
+#   overlapping Gaussians KL keeps a growing gradient; it fails only on truly disjoint supports.)
 # * Property-based tests turn each of these claims into a law that hypothesis attacks with many
 #   generated inputs; `tests/test_divergences.py` holds the full set.
 #

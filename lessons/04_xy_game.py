@@ -14,6 +14,9 @@
 # %% [markdown]
 # # Lesson 4 — The xy game: why gradient play circles, and what fixes it
 #
+# **Running it.** Fast mode: set `TINYGAN_FAST=1` before starting Jupyter (coarser scans and
+# a smaller animation). Full mode, the default, takes about FULLTIME_04 on a 2-core CPU.
+#
 # **Goals.** By the end you will be able to
 # 1. explain why a GAN looks for a *Nash equilibrium* (a saddle point), not a minimum, and why
 #    plain gradient descent–ascent circles around it instead of converging;
@@ -241,8 +244,9 @@ for beta in (0.3, 0.0, -0.5):
 
 # %% [markdown]
 # The picture: each method's eigenvalues on the complex plane against the unit circle (left,
-# at $\eta = 0.3$ so that they separate), and the spectral radius as a function of $\eta$ (right:
-# the engine's numbers as dots, the closed forms as lines).
+# at $\eta = 0.3$ so that they separate; the middle panel enlarges the crowded corner where
+# four methods' eigenvalues lie close together), and the spectral radius as a function of
+# $\eta$ (right: the engine's numbers as dots, the closed forms as lines).
 
 # %%
 etas = np.linspace(0.02, 1.2, 12 if FAST else 60)
@@ -252,29 +256,42 @@ closed = {
     "extragradient": np.sqrt(1 - etas ** 2 + etas ** 4),
     "consensus": np.sqrt((1 - etas) ** 2 + etas ** 2),
 }
-fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 5.2))
+fig, (ax1, ax_zoom, ax2) = plt.subplots(1, 3, figsize=(17, 5.2),
+                                        gridspec_kw={"width_ratios": [1.15, 0.85, 1.2]})
 circle = np.linspace(0, 2 * np.pi, 400)
-ax1.plot(np.cos(circle), np.sin(circle), color="gray", lw=1, label="unit circle")
-for k, m in enumerate(games.METHODS):
-    ev = np.linalg.eigvals(J(m, eta))
-    ax1.scatter(ev.real, ev.imag, s=70 - 8 * k, color=COLORS[m], marker="os^Dvx"[k], label=m,
-                alpha=0.8, zorder=3)
+ZOOM = (0.86, 1.03, 0.17, 0.33)   # the corner where four methods' eigenvalues crowd
+for ax in (ax1, ax_zoom):
+    ax.plot(np.cos(circle), np.sin(circle), color="gray", lw=1, label="unit circle")
+    for k, m in enumerate(games.METHODS):
+        ev = np.linalg.eigvals(J(m, eta))
+        # hollow markers of decreasing size: one drawn over another still shows both
+        marker = "os^Dvx"[k]
+        face = ({"color": COLORS[m]} if marker == "x"   # "x" has no face to leave hollow
+                else {"facecolors": "none", "edgecolors": COLORS[m]})
+        ax.scatter(ev.real, ev.imag, s=150 - 20 * k, linewidths=1.8, marker=marker, label=m,
+                   zorder=3, **face)
+ax1.add_patch(plt.Rectangle(ZOOM[::2], ZOOM[1] - ZOOM[0], ZOOM[3] - ZOOM[2], fill=False,
+                            ls="--", lw=0.8, color="k"))
 ax1.set(aspect="equal", xlabel="Re λ", ylabel="Im λ", xlim=(-0.75, 1.35), ylim=(-0.75, 0.75),
         title=f"Eigenvalues of one step's Jacobian, η = {eta}")
 ax1.legend(fontsize=8, loc="lower left")
+ax_zoom.set(aspect="equal", xlim=ZOOM[:2], ylim=ZOOM[2:], xlabel="Re λ",
+            title="the dashed box, enlarged")
 for m in games.METHODS:
     rhos = [games.spectral_radius(J(m, float(e))) for e in etas]
-    ax2.plot(etas, rhos, "o", ms=3, color=COLORS[m], label=f"{m} (engine)")
+    ax2.plot(etas, rhos, "o", ms=3, color=COLORS[m], label=m)
     if m in closed:
         ax2.plot(etas, closed[m], "-", lw=1, color=COLORS[m])
 opt_closed = [max(abs(r) for a in (1j, -1j) for r in np.roots([1, -(1 - 2 * e * a), -e * a]))
               for e in etas]
 ax2.plot(etas, opt_closed, "-", lw=1, color=COLORS["optimistic"])
+ax2.plot([], [], "ko", ms=3, label="dots: the engine")
+ax2.plot([], [], "k-", lw=1, label="lines: closed form")
 ax2.axhline(1, color="k", lw=0.8, ls="--")
 ax2.axvline(1 / np.sqrt(3), color=COLORS["optimistic"], lw=0.6, ls=":")
 ax2.set(xlabel="step size η", ylabel="spectral radius ρ", ylim=(0.4, 1.6),
         title="ρ > 1 grows, ρ = 1 orbits, ρ < 1 converges")
-ax2.legend(fontsize=7, ncol=2)
+ax2.legend(fontsize=7, ncol=2, loc="lower left")
 fig.tight_layout()
 save_figure(fig, "04_xy_eigenvalues.png", dpi=DPI)
 
@@ -440,8 +457,11 @@ save_figure(fig, "04_dirac_gan.png", dpi=DPI)
 # 3. Find, with `step_jacobian` and a scan, the largest $\eta$ for which negative momentum with
 #    $\beta = -0.3$ converges on $V = xy$. Does $2(1 + \beta)$ fit? What happens with
 #    *simultaneous* steps plus negative momentum (write it as a new rule)?
-# 4. Play $V(x, y) = x^\top A y$ with a random $3\times3$ matrix $A$ and vectors $x, y$. Which
-#    eigenvalues of $A$ decide the rates? (Hint: the singular values.)
+# 4. Play $V(x, y) = x^\top A y$ with a random $3\times3$ matrix $A$ and vectors $x, y$. The
+#    field is $v = (-Ay,\ A^\top x)$; its Jacobian $\begin{pmatrix}0 & -A\\ A^\top & 0\end{pmatrix}$
+#    has eigenvalues $\pm i\sigma_k$, where $\sigma_k$ are the *singular values* of $A$ (not its
+#    eigenvalues). Show this, check it with `field_jacobian`, and predict from the $\sigma_k$ the
+#    rate at which simultaneous steps spiral out ($\sqrt{1 + \eta^2\sigma_k^2}$ per step).
 # 5. Simultaneous steps on the Dirac-GAN with R1 converge when $|1 + \eta\lambda| < 1$ for both
 #    eigenvalues $\lambda$ of the field's Jacobian. Find the largest such $\eta$ for $\gamma = 0.3$,
 #    confirm it with `step_jacobian`, and run `play` just below and just above it.

@@ -406,3 +406,20 @@ def test_tensors_are_accepted(device):
 def test_bad_input_gets_a_clear_error(call, error, words):
     with pytest.raises(error, match=words):
         call()
+
+
+@given(st.integers(0, 10_000), st.floats(0.05, 2.0))
+def test_kernel_density_integrates_to_one_and_is_a_mixture_of_normals(seed, bandwidth):
+    x = np.random.default_rng(seed).normal(0, 1, 50)
+    grid, dx = np.linspace(-12, 12, 4001, retstep=True)
+    p = D.kernel_density(x, grid, bandwidth)
+    assert abs(p.sum() * dx - 1) < 1e-6
+    one = D.kernel_density(x[:1], grid, bandwidth)
+    np.testing.assert_allclose(one, np.exp(D.normal_logpdf(grid, x[0], bandwidth)), rtol=1e-9,
+                               atol=1e-300)
+
+
+@pytest.mark.parametrize("bandwidth", [0, -1.0, float("nan"), "0.1"])
+def test_kernel_density_rejects_bad_bandwidths(bandwidth):
+    with pytest.raises(ValueError, match="bandwidth"):
+        D.kernel_density([0.0, 1.0], [0.5], bandwidth)

@@ -1,6 +1,8 @@
 """Property tests of the GAN objectives (tinygan/gan/losses.py) and bce_with_logits: values
 against independent NumPy formulas, stability at |logit| = 1000, the gradients Goodfellow et al.
 2014 argue about, which way each discriminator loss pushes, and the name lookup."""
+from statistics import NormalDist
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -15,6 +17,8 @@ from tinygan.testing import gradcheck, gradgradcheck
 
 D_LOSSES = [L.d_minimax, L.d_least_squares, L.d_hinge, L.d_wasserstein]
 G_LOSSES = [L.g_saturating, L.g_nonsaturating, L.g_least_squares, L.g_hinge, L.g_wasserstein]
+# g_maximum_likelihood (-E e^logit) overflows at logit 1000 by design, so it is tested apart
+# from the stability checks over [-1000, 1000]
 
 
 def softplus(x):  # an independent, stable reference: log(1 + e^x)
@@ -138,6 +142,36 @@ def test_saturating_gradient_vanishes_as_d_rejects_fakes_and_nonsaturating_does_
     np.testing.assert_allclose(gns[2:] * n, -1.0, atol=1e-8)
 
 
+@given(hnp.arrays(np.float64, st.integers(1, 8), elements=st.floats(-700, 700)))
+def test_maximum_likelihood_gradient_wrt_the_logit(x):
+    """d/dl [-e^l] = -e^l = -D/(1 - D): tiny for rejected fakes, huge for accepted ones."""
+    value, (g,) = grads_of(L.g_maximum_likelihood, x)
+    np.testing.assert_allclose(value, -np.mean(np.exp(x)), rtol=1e-12)
+    np.testing.assert_allclose(g, -np.exp(x) / x.size, rtol=1e-12, atol=1e-300)
+
+
+def test_maximum_likelihood_cost_follows_the_kl_gradient_at_the_optimal_discriminator():
+    """Goodfellow 2016, Sec. 3.2.4: with D = D* held fixed, the gradient of -E_z[e^logit] in
+    G's parameters equals the gradient of KL(p_data || p_g). Here G(z) = mu + s z with
+    z ~ N(0, 1) (quadrature), p_data = N(1, 0.8^2), so d KL / d mu = (mu - 1) / s^2 and
+    d KL / d s = 1/s - (0.8^2 + (mu - 1)^2) / s^3."""
+    mu0, s0 = 0.3, 1.3
+    quantile = NormalDist().inv_cdf
+    z = np.array([quantile(u) for u in (np.arange(100_000) + 0.5) / 100_000])
+    mu = tg.tensor(mu0, requires_grad=True)
+    s = tg.tensor(s0, requires_grad=True)
+    x = mu + s * tg.tensor(z)
+
+    def log_normal(v, m, sd):
+        return -0.5 * ((v - m) / sd) ** 2 - np.log(sd) - 0.5 * np.log(2 * np.pi)
+
+    logit = log_normal(x, 1.0, 0.8) - log_normal(x, mu0, s0)  # log D*/(1-D*), D* fixed
+    g_mu, g_s = tg.grad(L.g_maximum_likelihood(logit), [mu, s])
+    np.testing.assert_allclose(g_mu.item(), (mu0 - 1) / s0 ** 2, rtol=1e-3)
+    np.testing.assert_allclose(g_s.item(), 1 / s0 - (0.8 ** 2 + (mu0 - 1) ** 2) / s0 ** 3,
+                               rtol=1e-3)
+
+
 def discriminator(seed=0):
     tg.manual_seed(seed)
     return nn.Sequential(nn.Linear(3, 16, dtype=np.float64), nn.Tanh(),
@@ -232,7 +266,8 @@ def test_g_losses_want_higher_d_outputs(fake):
 # ---------------------------------------------------------------- higher-order gradients
 
 
-@pytest.mark.parametrize("fn", D_LOSSES + G_LOSSES, ids=lambda f: f.__name__)
+@pytest.mark.parametrize("fn", D_LOSSES + G_LOSSES + [L.g_maximum_likelihood],
+                         ids=lambda f: f.__name__)
 def test_gradcheck_and_gradgradcheck(fn):
     rng = np.random.default_rng(3)
     # off the hinge kinks at +-1: |x| in [1.2, 3] or below 0.8

@@ -1,6 +1,6 @@
 """Divergences between distributions and the theory of the original GAN objective, as analysis
 tools: KL and Jensen-Shannon for discrete distributions and histograms, closed-form KL between
-Gaussians, Monte-Carlo and binned estimates from samples, the optimal discriminator D*, the value
+Gaussians, Monte-Carlo and binned estimates from samples, a kernel density estimate, the optimal discriminator D*, the value
 V(G, D) with V(G, D*) = -log 4 + 2 JS(p_data || p_g), and the 1D Wasserstein-1 distance.
 
 These run in float64 NumPy on the host: Tensors and CuPy arrays are accepted and copied over.
@@ -19,7 +19,8 @@ from .tensor import Tensor
 
 __all__ = ["Histogram", "histogram", "histogram_pair", "kl_divergence", "js_divergence",
            "kl_normal", "kl_mvn", "normal_logpdf", "mvn_logpdf", "kl_monte_carlo",
-           "js_monte_carlo", "kl_from_samples", "js_from_samples", "optimal_discriminator",
+           "js_monte_carlo", "kl_from_samples", "js_from_samples", "kernel_density",
+           "optimal_discriminator",
            "optimal_logit", "gan_value", "optimal_value", "wasserstein1", "LOG2", "LOG4"]
 
 LOG2 = math.log(2.0)  # the ceiling of JS in nats
@@ -303,6 +304,16 @@ def js_monte_carlo(samples_p, samples_q, log_p, log_q, *, base=None,
     c = _log_base(base)
     est, se = 0.5 * (mean_x + mean_y) / c, 0.5 * math.hypot(se_x, se_y) / c
     return (float(est), float(se)) if return_stderr else float(est)
+
+
+def kernel_density(samples, points, bandwidth: float):
+    """p(x) ~ mean_i N(x; x_i, bandwidth^2): a Gaussian kernel density estimate of 1D samples
+    at `points` (a smooth picture of a density; it widens the variance by bandwidth^2)."""
+    x, at = _samples_1d(samples, "samples"), _host(points, "points")
+    if not (isinstance(bandwidth, (int, float)) and math.isfinite(bandwidth) and bandwidth > 0):
+        raise ValueError(f"kernel_density: bandwidth must be a positive number, got {bandwidth!r}")
+    u = (at[..., None] - x) / bandwidth                     # (..., N)
+    return np.exp(-0.5 * u * u).mean(axis=-1) / (bandwidth * math.sqrt(2 * math.pi))
 
 
 def kl_from_samples(x, y, bins=50, range=None, *, base=None, pseudocount: float = 0.0):

@@ -45,7 +45,7 @@ class Toy1DConfig(ExperimentConfig):
     batch_size: int = param(128, "m: samples per discriminator and generator step", minimum=1)
     d_steps: int = param(2, "k: discriminator steps per generator step", minimum=1)
     objective: str = param("nonsaturating", "the generator's loss",
-                           ("nonsaturating", "saturating"))
+                           ("nonsaturating", "saturating", "maximum_likelihood"))
     lr_g: float = param(1e-3, "generator Adam learning rate", minimum=0)
     lr_d: float = param(1e-3, "discriminator Adam learning rate", minimum=0)
     betas: tuple[float, float] = param((0.5, 0.999), "Adam's betas for both networks")
@@ -90,11 +90,13 @@ class Toy1DConfig(ExperimentConfig):
         u = (np.arange(n) + 0.5) / n
         return self.noise_low + (self.noise_high - self.noise_low) * u
 
-    def optimal_discriminator(self, p_g: np.ndarray, floor: float = 0.0) -> np.ndarray:
-        """D*(x) = p_data(x) / (p_data(x) + p_g(x)) at the bin centres (Goodfellow et al. 2014,
-        Proposition 1), p_g a density per bin. NaN where p_data + p_g <= floor: plots pass a
-        small floor so that D* is not drawn where neither distribution has visible mass."""
-        p_data = self.data().density(self.bin_centres())
+    def optimal_discriminator(self, p_g: np.ndarray, floor: float = 0.0,
+                              at: np.ndarray | None = None) -> np.ndarray:
+        """D*(x) = p_data(x) / (p_data(x) + p_g(x)) (Goodfellow et al. 2014, Proposition 1), p_g
+        a density at the points `at` (default: per bin, at the bin centres). NaN where
+        p_data + p_g <= floor: plots pass a small floor so that D* is not drawn where neither
+        distribution has visible mass."""
+        p_data = self.data().density(self.bin_centres() if at is None else at)
         d_star = divergences.optimal_discriminator(p_data, p_g)
         return np.where(p_data + p_g > floor, d_star, np.nan)
 
@@ -224,6 +226,11 @@ def evaluate(exp: Experiment) -> dict:
 # ---------------------------------------------------------------- snapshots and a run
 
 
+#: width (in units of x) of the Gaussian kernel that smooths p_g for the pictures; a fifth of
+#: the data's standard deviation. The measurements use the histograms, never this curve.
+SMOOTHING = 0.05
+
+
 @dataclass
 class Snapshot:
     """What one frame of the figure or animation shows."""
@@ -232,6 +239,16 @@ class Snapshot:
     p_g: np.ndarray          # generator density per bin (histogram / bin width)
     lines: np.ndarray        # G(z) for the z values whose mapping lines are drawn
     measurement: Measurement
+    p_g_curve: np.ndarray | None = None  # p_g on the plot grid, smoothed (kernel SMOOTHING)
+
+
+def smoothed_density(G, config: Toy1DConfig) -> np.ndarray:
+    """p_g on the plot grid: a Gaussian kernel density estimate (width SMOOTHING) of G applied
+    to 2000 evenly spaced noise quantiles. A histogram of the same points jumps from bin to bin
+    (and a piecewise-linear G's exact density is piecewise constant); the pictures of p_g and
+    D* read better smooth."""
+    return divergences.kernel_density(generate(G, config.noise_grid(2000)), config.plot_grid(),
+                                      SMOOTHING)
 
 
 def snapshot(G, D, config: Toy1DConfig, iteration: int) -> Snapshot:
@@ -242,7 +259,7 @@ def snapshot(G, D, config: Toy1DConfig, iteration: int) -> Snapshot:
     p_g = np.histogram(fake, edges)[0] / len(fake) / np.diff(edges)
     m = measure(G, D, config, iteration)
     return Snapshot(iteration, discriminate(D, config.plot_grid(), batch_std=m.g_std), p_g,
-                    generate(G, config.line_grid()), m)
+                    generate(G, config.line_grid()), m, smoothed_density(G, config))
 
 
 @dataclass
@@ -278,15 +295,16 @@ def frame(exp: Experiment) -> dict:
     m = s.measurement
     return {"iteration": s.iteration, "d_curve": s.d_curve, "p_g": s.p_g, "lines": s.lines,
             "measurement": np.array([m.js, m.c_of_g, m.value, m.d_real, m.d_fake, m.g_mean,
-                                     m.g_std])}
+                                     m.g_std]), "p_g_curve": s.p_g_curve}
 
 
 def animate(exp: Experiment, frames: list):
     from ..viz import toy1d as draw1d
     snaps = [Snapshot(int(f["iteration"]), np.asarray(f["d_curve"]), np.asarray(f["p_g"]),
                       np.asarray(f["lines"]),
-                      Measurement(int(f["iteration"]), *map(float, f["measurement"])))
-             for f in frames]
+                      Measurement(int(f["iteration"]), *map(float, f["measurement"])),
+                      None if f.get("p_g_curve") is None else np.asarray(f["p_g_curve"]))
+             for f in frames]  # runs saved before p_g_curve existed draw the histogram
     return draw1d.animate(exp.config, snaps)
 
 

@@ -4,7 +4,8 @@ stable at |logit| = 1000. Each pair is (discriminator loss, generator loss), bot
 
 With D(x) = sigmoid(logit): log D = -softplus(-logit) and log(1 - D) = -softplus(logit).
 
-The two generator losses of Goodfellow et al. 2014 differ only in how hard they push: with l
+(A third generator loss, g_maximum_likelihood, makes the expected generator gradient that of
+maximum likelihood when D is optimal.) The two generator losses of Goodfellow et al. 2014 differ only in how hard they push: with l
 the logit of a fake, d/dl log(1 - D) = -sigmoid(l) and d/dl [-log D] = -sigmoid(-l). Both are
 negative (both ask for a larger D(G(z))), and their ratio is e^l > 0, so for every sample the
 two gradients w.r.t. the generator's output point the same way and vanish at the same points:
@@ -35,6 +36,14 @@ def g_nonsaturating(fake_logits: Tensor) -> Tensor:
     sample its gradient is the saturating one's times e^-logit: same fixed points, but strong
     gradients early in training"""
     return softplus(-fake_logits).mean()
+
+
+def g_maximum_likelihood(fake_logits: Tensor) -> Tensor:
+    """Goodfellow 2016 (NIPS tutorial, arXiv 1701.00160, Sec. 3.2.4), without its factor 1/2:
+    -E[exp(logit)] = -E[D/(1 - D)]. With D = D*, exp(logit) = p_data/p_g, and G's expected
+    gradient is that of KL(p_data || p_g): maximum likelihood. Its gradient -exp(logit) vanishes
+    as D rejects fakes and explodes as D accepts them, so a few samples carry the whole step."""
+    return -fake_logits.exp().mean()
 
 
 def d_least_squares(real_out: Tensor, fake_out: Tensor) -> Tensor:
@@ -79,14 +88,15 @@ OBJECTIVES = {
     "minimax": Objective(d_minimax, g_saturating),
     "saturating": Objective(d_minimax, g_saturating),
     "nonsaturating": Objective(d_minimax, g_nonsaturating),
+    "maximum_likelihood": Objective(d_minimax, g_maximum_likelihood),
     "least_squares": Objective(d_least_squares, g_least_squares),
     "hinge": Objective(d_hinge, g_hinge),
     "wasserstein": Objective(d_wasserstein, g_wasserstein),
 }
 
 #: other spellings people use for the same objectives
-ALIASES = {"non_saturating": "nonsaturating", "ns": "nonsaturating", "lsgan": "least_squares",
-           "ls": "least_squares", "wgan": "wasserstein"}
+ALIASES = {"non_saturating": "nonsaturating", "ns": "nonsaturating", "ml": "maximum_likelihood",
+           "lsgan": "least_squares", "ls": "least_squares", "wgan": "wasserstein"}
 
 
 def objective(name: str) -> Objective:
