@@ -4,9 +4,9 @@ tinygan.gan.remedies: 2,500 samples per run, a sample is high quality within 3 s
 nearest mean, a mode is captured when it holds one high-quality sample, reverse KL of the
 histogram over modes against uniform; mean +- standard error over seeds.
 
-    .venv/bin/python benchmarks/reproduce_mode_collapse.py                  # FAST, all methods
+    .venv/bin/python benchmarks/reproduce_mode_collapse.py                  # short, all methods
     .venv/bin/python benchmarks/reproduce_mode_collapse.py --seeds 3 --methods vanilla packing
-    .venv/bin/python benchmarks/reproduce_mode_collapse.py --protocol full --methods packing \\
+    .venv/bin/python benchmarks/reproduce_mode_collapse.py --protocol long --methods packing \\
         --datasets ring grid --seeds 10 --jobs 2 --resume
 
 Results go to benchmarks/results/mode_collapse.json (every run, kept per protocol, written after
@@ -38,18 +38,19 @@ from tinygan.experiments import toy2d  # noqa: E402
 
 RESULTS = HERE / "results"
 
-#: protocol name -> what it is, the Toy2DConfig fields every run gets, and per-method extras
+#: protocol name -> what it is, the Toy2DConfig fields every run gets, and per-method extras.
+#: ("short" and "long" are run lengths; they have nothing to do with the lessons' fast mode.)
 PROTOCOLS = {
-    "fast": {
-        "description": "FAST: 3,000 iterations of Algorithm 1 (2 D steps per G step), batch 256, "
+    "short": {
+        "description": "Short: 3,000 iterations of Algorithm 1 (2 D steps per G step), batch 256, "
                        "3x128 ReLU/LeakyReLU MLPs, Adam 1e-3 decayed linearly to 1e-5, EMA "
                        "generator evaluated; unrolled GAN with K = 3 unrolled Adam steps",
         "config": dict(steps=3000, g_depth=3, d_depth=3, d_steps=2, lr_final_frac=0.01,
                        snapshot_every=0),
         "per_method": {"unrolled": dict(unroll_steps=3)},
     },
-    "full": {
-        "description": "FULL: as FAST but 20,000 iterations on the grid and 6,000 on the ring "
+    "long": {
+        "description": "Long: as the short protocol but 20,000 iterations on the grid and 6,000 on the ring "
                        "(whose precision settles sooner), unrolled GAN with K = 5",
         "config": dict(steps=20000, g_depth=3, d_depth=3, d_steps=2, lr_final_frac=0.01,
                        snapshot_every=0),
@@ -82,8 +83,8 @@ CITATIONS = (
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--protocol", choices=sorted(PROTOCOLS), default="fast",
-                        help="preset of the run length and recipe (default fast)")
+    parser.add_argument("--protocol", choices=sorted(PROTOCOLS), default="short",
+                        help="preset of the run length and recipe (default short)")
     parser.add_argument("--seeds", type=int, default=10, help="seeds 0..N-1 (default 10)")
     parser.add_argument("--first-seed", type=int, default=0)
     parser.add_argument("--methods", nargs="+", default=list(toy2d.METHODS),

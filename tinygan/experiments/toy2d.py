@@ -27,7 +27,7 @@ from ..gan.models import Scale, ToyDiscriminator, mlp
 from ..gan.trainer import Trainer, normal_noise
 from ..metrics import mean_se, mode_coverage
 from ..optim import Adam
-from ..tensor import no_grad
+from ..tensor import Tensor, grad, no_grad
 from .base import Experiment, ExperimentConfig, param
 
 DATASETS = ("ring", "grid")
@@ -38,7 +38,7 @@ METHODS = ("vanilla", "minibatch_discrimination", "feature_matching", "packing",
 @dataclass(frozen=True)
 class Toy2DConfig(ExperimentConfig):
     """Ring of 8 Gaussians, mode collapse (metrics: modes, high-quality fraction). The defaults
-    are the FAST protocol of benchmarks/reproduce_mode_collapse.py."""
+    are the short protocol of benchmarks/reproduce_mode_collapse.py."""
     dataset: str = param("ring", "which mixture", DATASETS, cli=False)
     steps: int = param(3000, "training iterations (Algorithm 1)", minimum=1)
     method: str = param("vanilla", "plain Algorithm 1 or a mode-collapse remedy", METHODS)
@@ -98,6 +98,12 @@ def distribution(dataset: str) -> toy.GaussianMixture:
     if dataset == "grid":
         return toy.grid_2d(5, spacing=2.0, std=0.05)
     raise ValueError(f"dataset must be one of {DATASETS}, got {dataset!r}")
+
+
+def plane_limit(dist) -> float:
+    """Half-width of the square that the pictures of the plane show (and discriminator_view
+    covers): 1.6 for the ring, 5.5 for the grid."""
+    return max(1.6, 1.375 * float(np.abs(dist.means).max()))
 
 
 def data_scale(dataset: str) -> float:
@@ -241,6 +247,47 @@ def frame(exp: Experiment) -> dict:
 def animate(exp: Experiment, frames: list):
     from ..viz import toy2d as draw2d
     return draw2d.animate(frames, exp.parts["distribution"], exp.config.dataset)
+
+
+@dataclass
+class DiscriminatorView:
+    """What GAN Lab (Kahng et al. 2018, arXiv 1809.01587) draws at one moment of a run: D's
+    probability of "real" over the plane, a batch of G's samples, and for each sample the
+    direction G's loss pushes it (minus the gradient of the generator loss with respect to
+    that sample, times the batch size: the per-sample push)."""
+    iteration: int
+    xs: np.ndarray           # (n,) grid coordinates along x, and along y
+    d_real: np.ndarray       # (n, n): D(x) = sigmoid(logit) at (xs[j], xs[i])
+    samples: np.ndarray      # (m, 2): G(z) for the view's fixed noise
+    push: np.ndarray         # (m, 2): -m * d(generator loss) / d(sample)
+
+
+def discriminator_view(exp: Experiment, n: int = 101, samples: int = 300,
+                       seed=0) -> DiscriminatorView:
+    """The current D over a square around the data and the push on `samples` fakes (noise
+    drawn with `seed`, the same at every call). Only for a D that judges one point at a time:
+    a packed D or one with minibatch discrimination has no value at a single point."""
+    config = exp.config
+    if config.method in ("packing", "minibatch_discrimination"):
+        raise ValueError(f"discriminator_view: method {config.method!r} judges points in "
+                         "packs or batches, so D has no value at a single point of the plane; "
+                         "use a method whose D sees one point (e.g. 'vanilla')")
+    D = exp.trainer.D
+    D = D.discriminator if isinstance(D, remedies.InstanceNoise) else D  # the clean D
+    lim = plane_limit(exp.parts["distribution"])
+    xs = np.linspace(-lim, lim, n)
+    gx, gy = np.meshgrid(xs, xs)
+    plane = np.stack([gx.ravel(), gy.ravel()], 1).astype(np.float32)
+    with no_grad():
+        d_real = D(Tensor(backend.to_device(plane, exp.device))).sigmoid().numpy()
+    fake = Tensor(backend.to_device(
+        generate(exp.trainer.G, samples, config.noise_dim, seed, exp.device), exp.device),
+        requires_grad=True)
+    loss = exp.trainer.g_loss_fn(D(fake))
+    push, = grad(loss, [fake])
+    return DiscriminatorView(exp.trainer.iteration, xs, d_real.reshape(n, n).astype(np.float64),
+                             fake.numpy().astype(np.float64),
+                             -samples * push.numpy().astype(np.float64))
 
 
 # ---------------------------------------------------------------- one run, and the table

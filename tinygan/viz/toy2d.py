@@ -1,28 +1,60 @@
 """Pictures of the 2D mode-collapse experiment (tinygan.experiments.toy2d): generated points over
-the mixture's modes, an animation of the raw generator during training, and the bar charts of
-the results table. `dist` is the data's tinygan.data.toy.GaussianMixture."""
+the mixture's modes, GAN Lab's view of D's surface and the pushes on G's samples, an animation
+of the raw generator during training, and the bar charts of the results table. `dist` is the data's tinygan.data.toy.GaussianMixture."""
 from __future__ import annotations
 
 import numpy as np
 
 
-def scatter(ax, samples: np.ndarray, dist, title: str = "", s: float = 2.0):
-    """Generated points (blue) over the mixture's means (red crosses), with the 3-sigma discs."""
+def scatter(ax, samples: np.ndarray, dist, title: str = "", s: float = 2.0, center=None,
+            half_width: float | None = None):
+    """Generated points (blue) drawn over the mixture's means (small red crosses) and their
+    3-sigma circles. center and half_width zoom into a square (default: the whole plane)."""
     from matplotlib.patches import Circle
 
+    from ..experiments.toy2d import plane_limit
+
     sigma = float(dist.stds[0])
-    ax.scatter(samples[:, 0], samples[:, 1], s=s, alpha=0.5, color="tab:blue", linewidths=0)
-    ax.scatter(dist.means[:, 0], dist.means[:, 1], s=30, marker="x", color="tab:red")
     for mu in dist.means:
-        ax.add_patch(Circle(mu, 3 * sigma, fill=False, color="tab:red", linewidth=0.6))
-    lim = max(1.6, 1.375 * float(np.abs(dist.means).max()))  # 1.6 for the ring, 5.5 the grid
+        ax.add_patch(Circle(mu, 3 * sigma, fill=False, color="tab:red", linewidth=0.6, zorder=1))
+    ax.scatter(dist.means[:, 0], dist.means[:, 1], s=12, marker="x", color="tab:red",
+               linewidths=0.6, zorder=1)
+    ax.scatter(samples[:, 0], samples[:, 1], s=s, alpha=0.5, color="tab:blue", linewidths=0,
+               zorder=2)
+    cx, cy = (0.0, 0.0) if center is None else center
+    lim = plane_limit(dist) if half_width is None else half_width
+    ax.set_xlim(cx - lim, cx + lim)
+    ax.set_ylim(cy - lim, cy + lim)
+    ax.set_aspect("equal")
+    if half_width is None:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    if title:
+        ax.set_title(title, fontsize=9)
+
+
+def discriminator_view(ax, view, dist, title: str = "", arrow_scale: float | None = None):
+    """GAN Lab's picture of one moment (a toy2d.DiscriminatorView): D(x) as a background
+    (green: "real", purple: "fake"), G's samples as dots, and an arrow on each sample for the
+    direction and size of the push G's loss gives it. Returns the background image (for a
+    colourbar). arrow_scale: push per unit length of arrow (default: from this view's pushes)."""
+    lim = float(view.xs[-1])
+    im = ax.imshow(view.d_real, origin="lower", extent=(-lim, lim, -lim, lim), cmap="PRGn",
+                   vmin=0, vmax=1, interpolation="bilinear")
+    ax.scatter(dist.means[:, 0], dist.means[:, 1], s=12, marker="x", color="k", linewidths=0.7)
+    ax.scatter(view.samples[:, 0], view.samples[:, 1], s=4, color="tab:orange", zorder=3)
+    if arrow_scale is None:
+        arrow_scale = float(np.percentile(np.linalg.norm(view.push, axis=1), 90)) or 1.0
+    ax.quiver(view.samples[:, 0], view.samples[:, 1], view.push[:, 0], view.push[:, 1],
+              angles="xy", scale_units="xy", scale=arrow_scale / (0.12 * lim), width=0.004,
+              color="k", alpha=0.7, zorder=4)
     ax.set_xlim(-lim, lim)
     ax.set_ylim(-lim, lim)
     ax.set_aspect("equal")
     ax.set_xticks([])
     ax.set_yticks([])
-    if title:
-        ax.set_title(title, fontsize=9)
+    ax.set_title(title or f"iteration {view.iteration}", fontsize=9)
+    return im
 
 
 def scatter_figure(samples: np.ndarray, dist, title: str = ""):
