@@ -158,7 +158,7 @@ def test_reproduction_script_writes_resumes_and_merges(tmp_path, capsys):
             "ring", "--set", "hidden=8", "eval_samples=100", "--out", str(out)]
     assert bench.main(args) == 0
     data = json.loads(out.with_suffix(".json").read_text())
-    runs = data["protocols"]["fast"]["runs"]
+    runs = data["protocols"]["short"]["runs"]
     assert sorted((r["method"], r["seed"]) for r in runs) == [
         ("packing", 0), ("packing", 1), ("vanilla", 0), ("vanilla", 1)]
     assert all(r["iterations"] == 2 and r["num_samples"] == 100 for r in runs)
@@ -171,7 +171,7 @@ def test_reproduction_script_writes_resumes_and_merges(tmp_path, capsys):
     other = tmp_path / "other"
     assert bench.main(args[:3] + ["1", "--first-seed", "5"] + args[4:-1] + [str(other)]) == 0
     assert bench.main(["--merge", str(other.with_suffix(".json")), "--out", str(out)]) == 0
-    merged = json.loads(out.with_suffix(".json").read_text())["protocols"]["fast"]["runs"]
+    merged = json.loads(out.with_suffix(".json").read_text())["protocols"]["short"]["runs"]
     assert sorted({r["seed"] for r in merged}) == [0, 1, 5] and len(merged) == 6
     with pytest.raises(SystemExit, match="KEY=VALUE"):
         bench.main(["--set", "nonsense=1", "--out", str(out)])
