@@ -120,7 +120,7 @@ def two_distributions(draw, max_n=6):
     return p / p.sum(), q / q.sum()
 
 
-@settings(max_examples=100 if FAST else 500, deadline=None)
+@settings(max_examples=100 if FAST else 500, deadline=None, database=None)
 @given(two_distributions())
 def laws_of_kl_and_js(pq):
     p, q = pq

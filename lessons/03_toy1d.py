@@ -170,7 +170,8 @@ library.fit(check.steps)
 theirs = library.G.parameters() + library.D.parameters()
 ours = mine.G.parameters() + mine.D.parameters()
 assert all(np.array_equal(a.numpy(), b.numpy()) for a, b in zip(theirs, ours))
-print(f"after {check.steps} iterations all {sum(p.numpy().size for p in ours)} weights agree bit for bit")
+print(f"after {check.steps} iterations all {sum(p.numpy().size for p in ours)} weights agree "
+      "bit for bit")
 
 # %% [markdown]
 # ## 3. Figure 1 from a real run
@@ -404,12 +405,13 @@ plt.show()
 # gradient is that of maximum likelihood, $\nabla_\theta \mathrm{KL}(p_\text{data}\,\|\,p_g)$. The
 # answer, in three lines: treat $f$ as fixed (it comes from $D$, which $G$ does not train), so
 # $\nabla_\theta J = \int f\, \nabla_\theta p_g\, dx$; and
-# $\nabla_\theta \mathrm{KL}(p_\text{data}\,\|\,p_g) = -\int p_\text{data}\,\nabla_\theta \log p_g\,dx
-# = -\int \frac{p_\text{data}}{p_g}\,\nabla_\theta p_g\, dx$. They agree for
+# $\nabla_\theta \mathrm{KL}(p_\text{data}\,\|\,p_g) = -\int p_\text{data}\,\nabla_\theta \log p_g\,dx$,
+# which is $-\int (p_\text{data}/p_g)\,\nabla_\theta p_g\, dx$. They agree for
 # $f = -p_\text{data}/p_g$. An optimal discriminator knows that ratio: $D^*/(1 - D^*) =
 # p_\text{data}/p_g$, which is $e^{a}$ for its logit $a$. Hence
 #
-# $$J_\text{ML}(G) = -\mathbb E_z\big[e^{\,\sigma^{-1}(D(G(z)))}\big] = -\mathbb E_z\Big[\frac{D(G(z))}{1 - D(G(z))}\Big],
+# $$J_\text{ML}(G) = -\mathbb E_z\big[e^{\,\sigma^{-1}(D(G(z)))}\big]
+#   = -\mathbb E_z\Big[\frac{D(G(z))}{1 - D(G(z))}\Big],
 #   \qquad \frac{\partial}{\partial a}\big(-e^{a}\big) = -e^{a} = -\frac{D}{1 - D}$$
 #
 # (the tutorial writes every cost with a factor $\tfrac12$; the shapes do not change). It is

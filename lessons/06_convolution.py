@@ -14,6 +14,10 @@
 # %% [markdown]
 # # Lesson 6 — Convolution as one matrix product, and the transposed convolution as its adjoint
 #
+# **Running it.** Fast mode: set `TINYGAN_FAST=1` before starting Jupyter (fewer timing
+# repeats). Nothing here trains, so full mode, the default, is quick too: about FULLTIME_06 on a
+# 2-core CPU.
+#
 # **Goals.** By the end you will be able to
 # 1. compute a 2-D convolution three ways — loops, unfolded patches (*im2col*) times one matrix,
 #    and `tinygan.functional.conv2d` — and see why the second is the fast one;
@@ -23,7 +27,9 @@
 #    numerically, and see why it is the convolution's backward pass;
 # 4. see how a stride-2 transposed convolution upsamples, and where checkerboard patterns come
 #    from;
-# 5. differentiate *through a gradient* of a small convolutional network, as a gradient penalty
+# 5. size a network's layers yourself with the output-size formulas, and check them against the
+#    layers;
+# 6. differentiate *through a gradient* of a small convolutional network, as a gradient penalty
 #    does.
 #
 # **Prerequisites.** Lesson 1 (autograd, `gradcheck`, `create_graph=True`); matrix products;
@@ -40,6 +46,7 @@ import numpy as np
 
 import tinygan as tg
 import tinygan.functional as F
+import tinygan.nn as nn
 from tinygan import conv
 from tinygan.testing import gradcheck, gradgradcheck
 from tinygan.viz import is_fast, save_figure
@@ -186,17 +193,19 @@ save_figure(fig, "06_im2col_patches.png")
 # does this patch look like my kernel?" at every position.
 
 # %%
-fig, axes = plt.subplots(1, 5, figsize=(12, 2.8))
-axes[0].imshow(four, cmap="gray_r")
+fig, axes = plt.subplots(1, 5, figsize=(13, 2.9))
+image = axes[0].imshow(four, cmap="gray_r", vmin=0, vmax=1)
 axes[0].set_title("input")
+fig.colorbar(image, ax=axes[0], shrink=0.8, label="ink")
+lim = np.abs(by_library[0]).max()  # one scale for all four maps, so they compare
 for ax, fmap, name in zip(axes[1:], by_library[0], ["vertical", "horizontal", "up-right",
                                                     "down-right"]):
-    lim = np.abs(fmap).max()
-    ax.imshow(fmap, cmap="RdBu_r", vmin=-lim, vmax=lim)
+    response = ax.imshow(fmap, cmap="RdBu_r", vmin=-lim, vmax=lim)
     ax.set_title(f"{name} edges")
 for ax in axes:
     ax.axis("off")
-fig.tight_layout()
+fig.colorbar(response, ax=axes[1:], shrink=0.8,
+             label="response: red = patch matches the kernel, blue = its negative")
 save_figure(fig, "06_feature_maps.png")
 
 # %% [markdown]
@@ -281,16 +290,18 @@ AT = np.stack([F.conv_transpose2d(tg.tensor(e.reshape(1, 1, side, side), dtype=t
 assert np.allclose(AT, A.T)
 print("conv as a matrix:", A.shape, "  conv_transpose2d as a matrix:", AT.shape, "= A^T")
 
-fig, axes = plt.subplots(1, 2, figsize=(10, 3.2), gridspec_kw={"width_ratios": [4, 1.3]})
+fig, axes = plt.subplots(1, 2, figsize=(11, 3.4), gridspec_kw={"width_ratios": [4, 1.3]})
 lim = np.abs(A).max()
 axes[0].imshow(A, cmap="RdBu_r", vmin=-lim, vmax=lim)
-axes[0].set_title("conv2d as a 9 x 36 matrix A (6x6 in, 3x3 out)")
-axes[1].imshow(AT, cmap="RdBu_r", vmin=-lim, vmax=lim)
-axes[1].set_title("conv_transpose2d = A^T")
+axes[0].set(title="conv2d as a 9 x 36 matrix A (6x6 in, 3x3 out)",
+            xlabel="input pixel (row-major index, 0..35)", ylabel="output pixel (0..8)")
+weight = axes[1].imshow(AT, cmap="RdBu_r", vmin=-lim, vmax=lim)
+axes[1].set(title="conv_transpose2d = A^T", xlabel="its input: a 3x3 pixel",
+            ylabel="its output: a 6x6 pixel")
 for ax in axes:
     ax.set_xticks([])
     ax.set_yticks([])
-fig.tight_layout()
+fig.colorbar(weight, ax=axes, shrink=0.8, label="entry = a kernel weight (white: 0)")
 save_figure(fig, "06_conv_matrix.png")
 
 # %% [markdown]
@@ -324,8 +335,16 @@ assert np.isclose(lhs, rhs, rtol=1e-12)
 # and a kernel of ones, and the output counts how many stamps cover each pixel. With a 3×3
 # kernel at stride 2 the count alternates 1, 2, 1, 2 … in each direction — a checkerboard the
 # network must learn to cancel. With 4×4 (the kernel DCGAN uses) every interior pixel is covered
-# by exactly 2×2 stamps. (Odena, Dumoulin and Olah, *Deconvolution and Checkerboard
-# Artifacts*, Distill 2016, discuss this in depth.)
+# by exactly 2×2 stamps.
+#
+# Even coverage is not a cure, though. The four stamps that cover a pixel use four *different*
+# kernel taps, one from each of the kernel's four "phases" (even or odd row, even or odd
+# column). A constant input gives an even output only if the four phases of the kernel have
+# equal sums, which a trained kernel has no reason to keep: the last panel below feeds the same
+# constant image through a random 4×4 kernel, and the checkerboard is back. Odena, Dumoulin and
+# Olah (*Deconvolution and Checkerboard Artifacts*, Distill 2016) show trained generators doing
+# this with even overlap, and recommend resizing first (nearest or bilinear) and then applying
+# an ordinary convolution.
 
 # %%
 ones_in = tg.ones(1, 1, 6, 6, dtype=tg.float64)
@@ -343,19 +362,85 @@ blur = tg.tensor(np.full((1, 1, 4, 4), 1 / 16))
 small = F.conv2d(tg.tensor(x), blur, stride=2, padding=1)                    # (1, 1, 8, 8)
 back = F.conv_transpose2d(small, blur, stride=2, padding=1)                  # (1, 1, 16, 16)
 
-fig, axes = plt.subplots(1, 5, figsize=(13, 2.9))
-for ax, img, title in zip(axes, [counts[3], counts[4], four, small.numpy()[0, 0],
-                                 back.numpy()[0, 0]],
-                          ["overlaps, 3x3 kernel", "overlaps, 4x4 kernel", "input 16x16",
-                           "conv, stride 2: 8x8", "conv_transpose2d: 16x16"]):
-    ax.imshow(img, cmap="viridis" if "overlap" in title else "gray_r")
+# a random 4x4 kernel on a constant image: even coverage, uneven output
+k_random = tg.tensor(rng.uniform(0.0, 1.0, (1, 1, 4, 4)))
+uneven = F.conv_transpose2d(ones_in, k_random, stride=2, padding=1).numpy()[0, 0]
+phase_sums = [k_random.numpy()[0, 0, p::2, q::2].sum() for p in (0, 1) for q in (0, 1)]
+print("phase sums of the random kernel:", np.round(phase_sums, 3))
+assert np.allclose(sorted(np.unique(uneven[1:-1, 1:-1].round(9))), sorted(np.round(phase_sums, 9)))
+
+fig, axes = plt.subplots(1, 6, figsize=(16, 3.1))
+panels = [(counts[3], "overlaps, 3x3 kernel", "viridis", "stamps covering the pixel"),
+          (counts[4], "overlaps, 4x4 kernel", "viridis", "stamps covering the pixel"),
+          (four, "input 16x16", "gray_r", "ink"),
+          (small.numpy()[0, 0], "conv, stride 2\n8x8", "gray_r", "ink"),
+          (back.numpy()[0, 0], "conv_transpose2d\nback to 16x16", "gray_r", "ink"),
+          (uneven, "random 4x4 kernel,\nconstant input", "viridis", "output value")]
+for ax, (img, title, cmap, label) in zip(axes, panels):
+    shown = ax.imshow(img, cmap=cmap)
+    fig.colorbar(shown, ax=ax, shrink=0.75, label=label)
     ax.set_title(title)
     ax.axis("off")
 fig.tight_layout()
 save_figure(fig, "06_checkerboard.png")
 
 # %% [markdown]
-# ## 6. Derivatives of derivatives through a convolutional network
+# ## 6. Build it yourself: sizing a discriminator and a generator
+#
+# Before writing a convolutional GAN you must know what size comes out of each layer. Along one
+# axis, a convolution with kernel $k$, stride $s$ and padding $p$ fits its window
+#
+# $$\text{out} = \left\lfloor \frac{\text{in} + 2p - k}{s} \right\rfloor + 1$$
+#
+# times (section 2). A transposed convolution runs that map of sizes backwards: its input pixels
+# are $s$ apart on the output, the kernel adds $k - 1$ at the end and the padding trims $p$
+# from each side, so
+#
+# $$\text{out} = (\text{in} - 1)\,s - 2p + k + \text{output\_padding}.$$
+#
+# Write both, use them to plan the two networks of lesson 8 — a discriminator that takes a
+# 28×28 digit down to 7×7 in two stride-2 steps, and a generator that takes 7×7 back up to
+# 28×28 — and check every predicted shape against the layers themselves.
+
+# %%
+def conv_out(size, k, s, p):
+    return (size + 2 * p - k) // s + 1
+
+
+def conv_transpose_out(size, k, s, p, output_padding=0):
+    return (size - 1) * s - 2 * p + k + output_padding
+
+
+# (in channels, out channels, kernel, stride, padding) per block
+d_plan = [(1, 64, 4, 2, 1), (64, 128, 4, 2, 1)]      # 28 -> 14 -> 7
+g_plan = [(128, 64, 4, 2, 1), (64, 1, 4, 2, 1)]      # 7 -> 14 -> 28
+
+for name, plan, layer_type, size_of, start in (
+        ("discriminator", d_plan, nn.Conv2d, conv_out, 28),
+        ("generator", g_plan, nn.ConvTranspose2d, conv_transpose_out, 7)):
+    h = tg.zeros(2, plan[0][0], start, start)       # a batch of 2
+    size = start
+    for c_in, c_out, k, s, p in plan:
+        size = size_of(size, k, s, p)
+        h = layer_type(c_in, c_out, k, s, p)(h)
+        assert h.shape == (2, c_out, size, size), (name, h.shape, size)
+        print(f"{name}: {layer_type.__name__}({c_in}, {c_out}, k={k}, s={s}, p={p}) "
+              f"-> {h.shape}")
+    assert conv.conv_output_size(28, 4, 2, 1) == conv_out(28, 4, 2, 1)
+    assert conv.conv_transpose_output_size(7, 4, 2, 1) == conv_transpose_out(7, 4, 2, 1)
+
+# a size the floor loses: a third stride-2 convolution would map 7 to 3 (the floor drops the
+# last half window), and the transpose brings 3 back to 6, not 7; output_padding = 1 is what
+# says "the 7 that rounded down to 3"
+print("7 ->", conv_out(7, 4, 2, 1), "->", conv_transpose_out(3, 4, 2, 1), "or, with "
+      "output_padding=1,", conv_transpose_out(3, 4, 2, 1, output_padding=1))
+assert conv_transpose_out(conv_out(7, 4, 2, 1), 4, 2, 1, output_padding=1) == 7
+
+# %% [markdown]
+# Lesson 8 assembles exactly these blocks, with batch normalization and activations between
+# them, into the DCGAN; its shape comments (`# (N, 64, 14, 14)`) are the numbers printed above.
+#
+# ## 7. Derivatives of derivatives through a convolutional network
 #
 # Because the three Functions in `tinygan/conv.py` differentiate into one another —
 #
@@ -411,8 +496,11 @@ print(f"penalty {penalty.item():.5f}; "
 # 1. Write `col2im_scratch(cols, h, w, k, stride)` that adds each row of an im2col matrix back
 #    into its patch of an (h, w) image, and check that it is the adjoint of `im2col_scratch`
 #    with the inner-product identity.
-# 2. How big is the im2col matrix of the DCGAN discriminator's second layer (input 64×64×14×14,
-#    4×4 kernel, stride 2, padding 1) in float32? How many times does it read each input pixel?
+# 2. The DCGAN generator's last layer is `ConvTranspose2d(64, 1, 4, 2, 1)` from 14×14 to
+#    28×28, batch 64. Its forward pass is a matrix product followed by `col2im`: what are the
+#    shapes of the two matrices multiplied, and how many multiply-adds is that? How many times is
+#    each output pixel written by `col2im`? Check the count with an input of ones, as in
+#    section 5.
 # 3. Show that nearest-neighbour upsampling by 2 (`F.interpolate`) is a transposed convolution
 #    with a 2×2 kernel of ones and stride 2, and average pooling a convolution with a constant
 #    kernel (that is how `F.avg_pool2d` is written).

@@ -107,15 +107,15 @@ def test_save_and_load_round_trip(tmp_path, random_net, synthetic):
 
 
 @needs_mnist
-def test_classifier_accuracy_and_ceiling(mnist_evaluator):
+def test_classifier_accuracy_and_reference_scores(mnist_evaluator):
     ev = mnist_evaluator
     assert len(ev.reference_images) == data_digits.HELDOUT
     assert ev.accuracy() >= 0.985
-    ceiling = ev.ceiling()
-    assert ceiling.classifier_score > 9.5
-    assert ceiling.frechet_distance < 1e-6
-    assert ceiling.classes_below == ()
-    assert ceiling.conditional_accuracy == pytest.approx(ev.accuracy())
+    reference = ev.reference_scores()
+    assert reference.classifier_score > 9.5
+    assert reference.frechet_distance < 1e-6
+    assert reference.classes_below == ()
+    assert reference.conditional_accuracy == pytest.approx(ev.accuracy())
 
 
 @needs_mnist

@@ -100,12 +100,6 @@ def distribution(dataset: str) -> toy.GaussianMixture:
     raise ValueError(f"dataset must be one of {DATASETS}, got {dataset!r}")
 
 
-def plane_limit(dist) -> float:
-    """Half-width of the square that the pictures of the plane show (and discriminator_view
-    covers): 1.6 for the ring, 5.5 for the grid."""
-    return max(1.6, 1.375 * float(np.abs(dist.means).max()))
-
-
 def data_scale(dataset: str) -> float:
     """The spread of the means (ring radius 1, grid half-width 4): the unit of the normalized
     models and of the instance noise."""
@@ -274,6 +268,8 @@ def discriminator_view(exp: Experiment, n: int = 101, samples: int = 300,
                          "use a method whose D sees one point (e.g. 'vanilla')")
     D = exp.trainer.D
     D = D.discriminator if isinstance(D, remedies.InstanceNoise) else D  # the clean D
+    from ..viz.toy2d import plane_limit  # D is drawn over the square the scatters show
+
     lim = plane_limit(exp.parts["distribution"])
     xs = np.linspace(-lim, lim, n)
     gx, gy = np.meshgrid(xs, xs)

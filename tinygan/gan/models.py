@@ -197,7 +197,7 @@ def _labels_for(model: str, labels, batch: int, like: Tensor) -> Tensor:
 class ConditionalGenerator(nn.Module):
     """G(z, y): z (N, 100) and labels y (N,) ints or (N, 10) one-hot -> image (N, 1, 28, 28).
     The one-hot label is joined to z, [z | y] (N, 110), and the MLP generator takes it from
-    there (Mirza & Osindero 2014 condition by exactly this concatenation)."""
+    there. (Mirza & Osindero 2014 join z and y too, but each after a hidden layer of its own.)"""
 
     def __init__(self, z_dim: int = Z_DIM, hidden: int = 500, batch_norm: bool = True):
         self.z_dim = z_dim

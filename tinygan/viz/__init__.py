@@ -9,8 +9,10 @@ never overwrite the committed figures with low-step versions. Every file is writ
 atomically (tinygan.io.atomic_path)."""
 from __future__ import annotations
 
+import json
 import logging
 import os
+import subprocess
 import tempfile
 from pathlib import Path
 
@@ -50,21 +52,51 @@ def close(fig=None) -> None:
     plt.close("all" if fig is None else fig)
 
 
+def provenance() -> dict:
+    """What drew a picture: {"tinygan-commit": the checkout's commit, with "+dirty" when files
+    other than figures/ differ from it ("unknown" outside a git checkout), "tinygan-mode":
+    "fast" or "full"}. Stored in every PNG and GIF that save_figure / save_animation write."""
+    root = Path(__file__).resolve().parents[2]
+    commit = "unknown"
+    try:
+        def git(*args):
+            return subprocess.run(["git", "-C", str(root), *args], capture_output=True,
+                                  text=True, timeout=10, check=True).stdout.strip()
+        commit = git("rev-parse", "HEAD")
+        # regenerating the figures changes figures/ itself: that is not a dirty tree
+        if git("status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)figures"):
+            commit += "+dirty"
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return {"tinygan-commit": commit, "tinygan-mode": "fast" if is_fast() else "full"}
+
+
 def save_figure(fig, name: str, dpi: int = 110, folder=None) -> Path:
-    """Save a matplotlib figure as folder/name (default folder: figures_dir()), atomically."""
+    """Save a matplotlib figure as folder/name (default folder: figures_dir()), atomically; a
+    PNG carries provenance() in its text chunks."""
     path = Path(figures_dir() if folder is None else folder) / name
+    extra = {"metadata": provenance()} if path.suffix.lower() == ".png" else {}
     with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=dpi, bbox_inches="tight")
+        fig.savefig(tmp, dpi=dpi, bbox_inches="tight", **extra)
     log.info("wrote %s", path)
     return path
 
 
 def save_animation(anim, name: str, fps: int = 12, dpi: int = 80, folder=None) -> Path:
-    """Save a matplotlib animation as a GIF with the pillow writer (no ffmpeg needed)."""
+    """Save a matplotlib animation as a GIF with the pillow writer (no ffmpeg needed); the GIF's
+    comment holds provenance() as JSON."""
     from matplotlib.animation import PillowWriter
+
+    class _Writer(PillowWriter):
+        def finish(self):  # PillowWriter.finish, plus the comment extension
+            if not hasattr(self, "_frames"):  # a matplotlib whose writer works otherwise
+                return super().finish()
+            self._frames[0].save(self.outfile, save_all=True, append_images=self._frames[1:],
+                                 duration=int(1000 / self.fps), loop=0,
+                                 comment=json.dumps(provenance()))
 
     path = Path(figures_dir() if folder is None else folder) / name
     with atomic_path(path) as tmp:
-        anim.save(tmp, writer=PillowWriter(fps=fps), dpi=dpi)
+        anim.save(tmp, writer=_Writer(fps=fps), dpi=dpi)
     log.info("wrote %s", path)
     return path

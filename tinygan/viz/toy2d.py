@@ -1,9 +1,16 @@
 """Pictures of the 2D mode-collapse experiment (tinygan.experiments.toy2d): generated points over
 the mixture's modes, GAN Lab's view of D's surface and the pushes on G's samples, an animation
-of the raw generator during training, and the bar charts of the results table. `dist` is the data's tinygan.data.toy.GaussianMixture."""
+of the raw generator during training, and the bar charts of the results table. `dist` is the
+data's tinygan.data.toy.GaussianMixture."""
 from __future__ import annotations
 
 import numpy as np
+
+
+def plane_limit(dist) -> float:
+    """Half-width of the square that every picture of the plane shows (and
+    tinygan.experiments.toy2d.discriminator_view covers): 1.6 for the ring, 5.5 for the grid."""
+    return max(1.6, 1.375 * float(np.abs(dist.means).max()))
 
 
 def scatter(ax, samples: np.ndarray, dist, title: str = "", s: float = 2.0, center=None,
@@ -11,8 +18,6 @@ def scatter(ax, samples: np.ndarray, dist, title: str = "", s: float = 2.0, cent
     """Generated points (blue) drawn over the mixture's means (small red crosses) and their
     3-sigma circles. center and half_width zoom into a square (default: the whole plane)."""
     from matplotlib.patches import Circle
-
-    from ..experiments.toy2d import plane_limit
 
     sigma = float(dist.stds[0])
     for mu in dist.means:
