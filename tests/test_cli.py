@@ -290,9 +290,16 @@ def test_sample_writes_raw_samples_for_anyones_tools(tmp_path):
 
 
 def test_figures_fast_runs_a_lesson_into_the_chosen_folder(tmp_path):
-    r = tinygan("figures", "--fast", "--only", "01_", "--out", tmp_path, timeout=600)
+    out, executed = tmp_path / "figures", tmp_path / "executed"
+    r = tinygan("figures", "--fast", "--only", "01_", "--out", out, "--executed", executed,
+                timeout=600)
     assert r.returncode == 0, r.stderr
-    assert any(p.suffix == ".png" for p in tmp_path.iterdir())
+    assert any(p.suffix == ".png" for p in out.iterdir())
+    # the executed notebook keeps what the lesson printed
+    nb = json.loads((executed / "01_autograd.ipynb").read_text())
+    printed = "".join("".join(o.get("text", "")) for c in nb["cells"] if c["cell_type"] == "code"
+                      for o in c.get("outputs", []))
+    assert "fast mode" in printed and "SiLU'' from the engine matches" in printed
 
 
 def test_demo_trains_the_1d_toy(tmp_path):

@@ -260,6 +260,8 @@ def _figures(args) -> int:
     import nbformat
     from nbclient import NotebookClient
 
+    from tinygan.io import write_atomically
+
     lessons = Path(__file__).resolve().parents[1] / "lessons"
     books = sorted(lessons.glob("*.ipynb"))
     if args.only:
@@ -289,6 +291,11 @@ def _figures(args) -> int:
             print(f"  failed: {str(e).strip().splitlines()[-1] if str(e).strip() else e}",
                   file=sys.stderr)
             continue
+        finally:
+            if args.executed:  # a failed one too: its outputs show where it failed
+                folder = Path(args.executed)
+                folder.mkdir(parents=True, exist_ok=True)
+                write_atomically(folder / book.name, nbformat.writes(nb).encode())
         print(f"  done in {time.perf_counter() - start:.0f} s")
     print(f"Figures in {target}")
     if failed:
@@ -349,6 +356,9 @@ def _add_other_parsers(sub) -> None:
                          help="only lessons whose file name contains KEY (e.g. 03 05)")
     figures.add_argument("--timeout", type=int, default=3600,
                          help="seconds per notebook cell (default 3600)")
+    figures.add_argument("--executed", default=None, metavar="DIR",
+                         help="also save each executed notebook, outputs and all, in DIR (what "
+                              "the lessons printed: the numbers their text quotes)")
     from tinygan.gan.evaluator import ASSET
     classifier = sub.add_parser("classifier", help="check (or retrain) the evaluation "
                                                    "classifier that judges generated digits")
