@@ -324,14 +324,16 @@ for r, _, _ in default_runs:
 axes[0].plot([], [], "r-", label="plain")
 axes[0].plot([], [], "g-", label="defaults")
 axes[0].axhline(0.05, color="0.5", ls=":", lw=1)
-axes[0].set_xlabel("iteration")
-axes[0].set_title(r"JS$(p_{data}\|p_g)$ per seed, nats", fontsize=10)
+draw1d.plain_log_ticks(axes[0])
+axes[0].set(xlabel="iteration", ylabel="JS (nats)")
+axes[0].set_title(r"JS$(p_{data}\|p_g)$ per seed (dotted: the 0.05 target)", fontsize=10)
 axes[0].legend(frameon=False, fontsize=8)
 draw1d.draw_panel(axes[1], plain, snap,
                  f"plain, seed {run.config.seed}, iteration {snap.iteration}: "
                  f"D(x) = {snap.measurement.d_real:.2f}, D(G(z)) = {snap.measurement.d_fake:.2f}")
 axes[1].text(0.98, 0.97, f"JS = {snap.measurement.js:.3f}", transform=axes[1].transAxes,
              ha="right", va="top", fontsize=8)
+axes[1].set_ylabel("density; D(x)")
 axes[1].legend(loc="upper left", fontsize=7, frameon=False)
 lo, hi = config.data_mean - 2 * config.data_std, config.data_mean + 2 * config.data_std
 good_run, good_bends, _ = default_runs[0]
@@ -342,7 +344,7 @@ for b, colour, label in ((bends[worst], "tab:red", "plain D at that moment"),
                  label=f"{label}: {inside} of {len(b)} inside")
 axes[2].axvspan(lo, hi, color="0.9", zorder=0)
 axes[2].set_title("where D's first-layer units bend (grey: data mean +- 2 std)", fontsize=10)
-axes[2].set_xlabel("x = -b / w (in data units)")
+axes[2].set(xlabel="x = -b / w (in data units)", ylabel="first-layer units")
 axes[2].legend(frameon=False, fontsize=8)
 fig.tight_layout()
 save_figure(fig, "03_toy1d_collapse.png")
@@ -508,7 +510,8 @@ def early_run(objective):
 
 
 OBJECTIVES = ("saturating", "nonsaturating", "maximum_likelihood")
-early_runs = {obj: early_run(obj) for obj in OBJECTIVES}
+with np.errstate(over="ignore", invalid="ignore"):  # the maximum-likelihood run overflows:
+    early_runs = {obj: early_run(obj) for obj in OBJECTIVES}   # early_run detects it
 
 fig, axes = plt.subplots(1, 2, figsize=(11, 3.4))
 colours = dict(zip(OBJECTIVES, ("r", "g", "tab:blue")))

@@ -49,6 +49,11 @@ def draw_panel(ax, config, snap, title: str = "", show_star=True, top: float = 1
         _segments(config, snap.lines, z_level, x_level), colors="0.45", linewidths=0.7))
     ax.text(config.x_range[0] + 0.05, x_level + 0.03, "x", fontsize=9)
     ax.text(config.noise_low - 0.35, z_level - 0.02, "z", fontsize=9)
+    peak = float(np.nanmax(p_g))
+    if peak > top:  # say where the curve goes rather than squash everything under it
+        where = float(x_g[int(np.nanargmax(p_g))])
+        ax.annotate(f"$p_g$ peaks at {peak:.1f}", (where, top), xytext=(8, -12),
+                    textcoords="offset points", fontsize=7, color="g")
     ax.set_xlim(*config.x_range)
     ax.set_ylim(z_level - 0.1, top)
     ax.set_yticks([t for t in (0, 0.5, 1.0, 1.5, 2.0, 2.5) if t < top])
@@ -101,7 +106,7 @@ def draw_figure1(result, panels):
     ax = fig.add_subplot(grid[1, :2])
     ax.semilogy(it, [max(m.js, 1e-5) for m in ms], "g-", label=r"JS$(p_{data}\|p_g)$")
     ax.axhline(0.05, color="0.5", ls=":", lw=1, label="target 0.05")
-    _plain_log_ticks(ax)
+    plain_log_ticks(ax)
     ax.set_xlabel("iteration")
     ax.set_ylabel("JS (nats)")
     ax.set_title("Jensen-Shannon divergence between the histograms", fontsize=10)
@@ -120,7 +125,7 @@ def draw_figure1(result, panels):
     return fig
 
 
-def _plain_log_ticks(ax) -> None:
+def plain_log_ticks(ax) -> None:
     """Tick labels 0.02, 0.05, 0.1 on a log axis instead of mathtext powers of ten."""
     from matplotlib.ticker import FormatStrFormatter, LogLocator, NullFormatter
 
@@ -148,7 +153,7 @@ def animate(config, snaps, every: int = 1):
     ax_js.set_ylim(min(js) / 2, 1.0)
     ax_js.set_yscale("log")
     # plain tick labels: mathtext ones (10^-1) cost a lot when every frame is drawn
-    _plain_log_ticks(ax_js)
+    plain_log_ticks(ax_js)
     ax_js.axhline(0.05, color="0.5", ls=":", lw=1)
     ax_js.set_xlabel("iteration")
     ax_js.set_title(r"JS$(p_{data}\|p_g)$, nats", fontsize=10)
