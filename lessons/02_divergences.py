@@ -15,7 +15,7 @@
 # # Lesson 2 — Divergences: what a GAN is secretly minimizing
 #
 # **Running it.** Fast mode: set `TINYGAN_FAST=1` before starting Jupyter (fewer steps and
-# samples). Full mode, the default, takes about FULLTIME_02 on a 2-core CPU.
+# samples). Full mode, the default, takes about 15 seconds on a 2-core CPU.
 #
 # **Goals.** By the end you will be able to
 # 1. compute the Kullback–Leibler (KL) and Jensen–Shannon (JS) divergences, and say why KL is

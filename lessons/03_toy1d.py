@@ -16,7 +16,7 @@
 #
 # **Running it.** Fast mode: set `TINYGAN_FAST=1` before starting Jupyter (short runs; the
 # pictures are drawn but training has not converged). Full mode, the default, takes about
-# FULLTIME_03 on a 2-core CPU.
+# 2 minutes on a 2-core CPU.
 #
 # **Goals.** By the end you will be able to
 # 1. read the GAN training loop (Algorithm 1 of Goodfellow et al. 2014) line by line in

@@ -15,7 +15,7 @@
 # # Lesson 4 — The xy game: why gradient play circles, and what fixes it
 #
 # **Running it.** Fast mode: set `TINYGAN_FAST=1` before starting Jupyter (coarser scans and
-# a smaller animation). Full mode, the default, takes about FULLTIME_04 on a 2-core CPU.
+# a smaller animation). Full mode, the default, takes about 40 seconds on a 2-core CPU.
 #
 # **Goals.** By the end you will be able to
 # 1. explain why a GAN looks for a *Nash equilibrium* (a saddle point), not a minimum, and why

@@ -15,7 +15,7 @@
 # # Lesson 6 — Convolution as one matrix product, and the transposed convolution as its adjoint
 #
 # **Running it.** Fast mode: set `TINYGAN_FAST=1` before starting Jupyter (fewer timing
-# repeats). Nothing here trains, so full mode, the default, is quick too: about FULLTIME_06 on a
+# repeats). Nothing here trains, so full mode, the default, is quick too: about 5 seconds on a
 # 2-core CPU.
 #
 # **Goals.** By the end you will be able to

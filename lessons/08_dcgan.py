@@ -16,7 +16,7 @@
 #
 # **Running it.** Fast mode: set `TINYGAN_FAST=1` before starting Jupyter (24 iterations: the
 # pictures are noise). Full mode, the default, trains for 10 minutes of CPU time and takes
-# about FULLTIME_08 on a 2-core CPU in all.
+# about 8 minutes on a 2-core CPU in all.
 #
 # **Goals.** By the end you will be able to
 # 1. list the architecture guidelines of Radford, Metz & Chintala (2015) and read them off a
@@ -369,7 +369,7 @@ plt.show()
 # The argument for slerp is sound: the linear path's midpoint is shorter than any $z$ the
 # generator was trained on. But it predicts a difference this generator barely shows. In full
 # mode (10 minutes of training, seed 0) the two paths draw nearly the same digits — their pixels
-# differ by about 3 % of the range at the midpoint, which the enlarged difference row makes
+# differ by about 2 % of the range at the midpoint, which the enlarged difference row makes
 # visible — and the classifier is about as confident along either path. A generator whose first
 # layer is linear in $z$, followed by batch normalisation, is not very sensitive to $|z|$; a
 # larger or longer-trained generator may be (White 2016 makes the case on larger models). The
@@ -443,13 +443,14 @@ plt.show()
 # Read the printout. Along the raw bold direction the ink grows steadily with α: the direction
 # is real. But it also changes the digit: in full mode only about a third of the digits keep
 # their class at α = ±2, because in a generator trained for a few CPU minutes stroke weight and
-# identity are **entangled** — the fitted direction is partly a direction *between classes*
-# (bolder strokes move a 1 towards a 7, a 6 towards a 0). Removing from it the directions along
-# which the classes' mean $z$ differ (a projection, in the spirit of Shen et al.'s conditional
-# manipulation, arXiv 1907.10786) keeps most of the change in ink and most digits' identity:
-# about four in five keep their class at α = ±2. It is not perfect disentanglement, only less
-# entanglement; models built for it (InfoGAN, StyleGAN) come later. (In fast mode, after a few
-# dozen iterations, there is no structure yet to find.)
+# identity are **entangled** — the fitted direction is partly a direction *between classes* (in
+# the left panel, bolder strokes close a 1 into a 9 and a 7 into an 8). Removing from it the
+# directions along which the classes' mean $z$ differ (a projection, in the spirit of Shen et
+# al.'s conditional manipulation, arXiv 1907.10786) keeps about half of the change in ink and
+# most digits' identity: about seven in ten keep their class at α = ±2, against a third along
+# the raw direction. It is not perfect disentanglement, only less entanglement; models built
+# for it (InfoGAN, StyleGAN) come later. (In fast mode, after a few dozen iterations, there is
+# no structure yet to find.)
 #
 # ## Summary
 #

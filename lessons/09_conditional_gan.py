@@ -15,7 +15,7 @@
 # # Lesson 9 — A conditional GAN: asking for a chosen digit
 #
 # **Running it.** Fast mode: set `TINYGAN_FAST=1` before starting Jupyter (120 iterations).
-# Full mode, the default, trains for 5 minutes of CPU time and takes about FULLTIME_09 on a
+# Full mode, the default, trains for 5 minutes of CPU time and takes about 3.5 minutes on a
 # 2-core CPU in all.
 #
 # **Goals.** By the end you will be able to
@@ -246,6 +246,15 @@ fig.colorbar(im, ax=ax, fraction=0.046, label="share of the requests (log scale)
 ax.set_title("requested vs classified (red: errors of 1 % or more)", fontsize=9)
 save_figure(fig, "09_cgan_confusion.png", dpi=DPI)
 plt.show()
+
+# %% [markdown]
+# Reading the matrix (full mode, seed 0): 78 % of the requests come out as the digit asked for
+# (81 % from the weight average), against the classifier's 98.9 % on real digits. The errors are
+# not spread evenly. A requested 4 is read as a 9 about a fifth of the time; 7s and 5s come out
+# as 3s (16 % and 14 %), 8s too (12 %). These are pairs whose strokes overlap: the generator has
+# the rough shape of each class and not yet the detail that tells them apart. On the log scale
+# the palest cells (at $10^{-3}$, half a sample) are confusions that did not occur once in the
+# 500 requests of that digit.
 
 # %% [markdown]
 # ## Summary
