@@ -120,14 +120,16 @@ def make_torch_step(batch: int):
 
 def floor_products(batch: int):
     """(A, B) for every matrix product of one step, in the order the step does them; a Linear
-    y = x W^T has forward x @ W^T and backward gW = gy^T @ x and (where needed) gx = gy @ W."""
+    y = x W^T has forward W @ x^T (the same product as x @ W^T, and the faster form in
+    OpenBLAS, which tinygan's Linear uses) and backward gW = gy^T @ x and (where needed)
+    gx = gy @ W."""
     rng = np.random.default_rng(2)
 
     def arr(*shape):
         return rng.standard_normal(shape).astype(np.float32)
 
     def forward(layers):
-        return [(arr(batch, i), arr(o, i).T) for i, o in layers]
+        return [(arr(o, i), arr(batch, i).T) for i, o in layers]
 
     def backward(layers, input_grad):
         pairs = []
