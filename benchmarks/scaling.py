@@ -31,6 +31,8 @@ def parse_args(argv=None):
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--no-torch", action="store_true")
     p.add_argument("--out", default=str(HERE / "results" / "scaling"))
+    p.add_argument("--plot-only", action="store_true",
+                   help="redraw the figure from OUT.json; time nothing")
     return p.parse_args(argv)
 
 
@@ -57,6 +59,7 @@ def draw(results: dict, path: Path) -> None:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import NullFormatter
 
     from tinygan.viz import save_figure
 
@@ -74,6 +77,9 @@ def draw(results: dict, path: Path) -> None:
                         label=f"{name.replace(' step', '')}: {fw}")
     ax.set(xscale="log", yscale="log", xlabel="batch size (samples per step)",
            ylabel="time per sample (µs)", title="cost per sample against batch size")
+    batches = sorted({r["batch"] for r in results["batch"]})
+    ax.set_xticks(batches, [str(b) for b in batches])
+    ax.xaxis.set_minor_formatter(NullFormatter())
     ax.legend(fontsize=7)
     ax = axes[1]
     rows = results["width"]
@@ -85,6 +91,7 @@ def draw(results: dict, path: Path) -> None:
     ax.set(xscale="log", yscale="log", xlabel="hidden width of G and D",
            ylabel="time per step (ms)", title="MLP GAN step against width (batch 64)")
     ax.set_xticks([r["width"] for r in rows], [str(r["width"]) for r in rows])
+    ax.xaxis.set_minor_formatter(NullFormatter())
     ax.legend(fontsize=8)
     fig.suptitle(f"{results['machine'].get('processor', '?')}, {results['threads']['requested']} thread(s) each; "
                  "medians of paired rounds", fontsize=9)
@@ -96,6 +103,10 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     sys.path.insert(0, str(HERE))
     sys.path.insert(0, str(HERE.parent))
+    if args.plot_only:
+        out = Path(args.out)
+        draw(json.loads(out.with_suffix(".json").read_text()), out.with_suffix(".png"))
+        return 0
     import harness  # noqa: E402  (NumPy loads after the thread variables are set)
 
     os.environ.update(harness.thread_env(args.threads))
