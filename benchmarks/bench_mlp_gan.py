@@ -20,8 +20,14 @@ from tinygan.gan.losses import d_minimax, g_nonsaturating
 from tinygan.optim import Adam
 
 NZ, HIDDEN, NX = 100, 500, 784
-G_LAYERS = [(NZ, HIDDEN), (HIDDEN, HIDDEN), (HIDDEN, NX)]  # (in, out) of each Linear
-D_LAYERS = [(NX, HIDDEN), (HIDDEN, HIDDEN), (HIDDEN, 1)]
+
+
+def layers(hidden: int = HIDDEN) -> tuple:
+    """(in, out) of each Linear of G and of D, for a hidden width (benchmarks/scaling.py
+    varies it; the benchmark's networks have 500)."""
+    return ([(NZ, hidden), (hidden, hidden), (hidden, NX)],
+            [(NX, hidden), (hidden, hidden), (hidden, 1)])
+
 LR, BETAS = 2e-4, (0.5, 0.999)
 
 
@@ -34,17 +40,17 @@ def _real_batch(batch: int) -> np.ndarray:
 # ---------------------------------------------------------------- tinygan
 
 
-def tinygan_models():
+def tinygan_models(hidden: int = HIDDEN):
     G = nn.Sequential(
-        nn.Linear(NZ, HIDDEN), nn.ReLU(),          # (N, 500)
-        nn.Linear(HIDDEN, HIDDEN), nn.ReLU(),      # (N, 500)
-        nn.Linear(HIDDEN, NX), nn.Tanh(),          # (N, 784)
+        nn.Linear(NZ, hidden), nn.ReLU(),          # (N, 500)
+        nn.Linear(hidden, hidden), nn.ReLU(),      # (N, 500)
+        nn.Linear(hidden, NX), nn.Tanh(),          # (N, 784)
         nn.Unflatten(1, (1, 28, 28)))              # (N, 1, 28, 28)
     D = nn.Sequential(
         nn.Flatten(),                              # (N, 784)
-        nn.Linear(NX, HIDDEN), nn.LeakyReLU(0.2),  # (N, 500)
-        nn.Linear(HIDDEN, HIDDEN), nn.LeakyReLU(0.2),
-        nn.Linear(HIDDEN, 1))                      # (N, 1) logits
+        nn.Linear(NX, hidden), nn.LeakyReLU(0.2),  # (N, 500)
+        nn.Linear(hidden, hidden), nn.LeakyReLU(0.2),
+        nn.Linear(hidden, 1))                      # (N, 1) logits
     return G, D
 
 
@@ -62,9 +68,9 @@ def tinygan_gan_step(G, D, opt_g, opt_d, real, z):
     return d_loss, g_loss
 
 
-def make_tinygan_step(batch: int):
+def make_tinygan_step(batch: int, hidden: int = HIDDEN):
     tg.manual_seed(0)
-    G, D = tinygan_models()
+    G, D = tinygan_models(hidden)
     opt_g = Adam(G.parameters(), lr=LR, betas=BETAS)
     opt_d = Adam(D.parameters(), lr=LR, betas=BETAS)
     real = tg.tensor(_real_batch(batch))
@@ -74,18 +80,18 @@ def make_tinygan_step(batch: int):
 # ---------------------------------------------------------------- PyTorch
 
 
-def torch_models():
+def torch_models(hidden: int = HIDDEN):
     from torch import nn as tnn
     G = tnn.Sequential(
-        tnn.Linear(NZ, HIDDEN), tnn.ReLU(),
-        tnn.Linear(HIDDEN, HIDDEN), tnn.ReLU(),
-        tnn.Linear(HIDDEN, NX), tnn.Tanh(),
+        tnn.Linear(NZ, hidden), tnn.ReLU(),
+        tnn.Linear(hidden, hidden), tnn.ReLU(),
+        tnn.Linear(hidden, NX), tnn.Tanh(),
         tnn.Unflatten(1, (1, 28, 28)))
     D = tnn.Sequential(
         tnn.Flatten(),
-        tnn.Linear(NX, HIDDEN), tnn.LeakyReLU(0.2),
-        tnn.Linear(HIDDEN, HIDDEN), tnn.LeakyReLU(0.2),
-        tnn.Linear(HIDDEN, 1))
+        tnn.Linear(NX, hidden), tnn.LeakyReLU(0.2),
+        tnn.Linear(hidden, hidden), tnn.LeakyReLU(0.2),
+        tnn.Linear(hidden, 1))
     return G, D
 
 
@@ -105,10 +111,10 @@ def torch_gan_step(G, D, opt_g, opt_d, real, z):
     return d_loss, g_loss
 
 
-def make_torch_step(batch: int):
+def make_torch_step(batch: int, hidden: int = HIDDEN):
     import torch
     torch.manual_seed(0)
-    G, D = torch_models()
+    G, D = torch_models(hidden)
     opt_g = torch.optim.Adam(G.parameters(), lr=LR, betas=BETAS)
     opt_d = torch.optim.Adam(D.parameters(), lr=LR, betas=BETAS)
     real = torch.from_numpy(_real_batch(batch))
@@ -118,16 +124,18 @@ def make_torch_step(batch: int):
 # ---------------------------------------------------------------- the floor
 
 
-def floor_products(batch: int):
+def floor_products(batch: int, hidden: int = HIDDEN):
     """(A, B) for every matrix product of one step, in the order the step does them; a Linear
-    y = x W^T has forward x @ W^T and backward gW = gy^T @ x and (where needed) gx = gy @ W."""
+    y = x W^T has forward W @ x^T (the same product as x @ W^T, and the faster form in
+    OpenBLAS, which tinygan's Linear uses) and backward gW = gy^T @ x and (where needed)
+    gx = gy @ W."""
     rng = np.random.default_rng(2)
 
     def arr(*shape):
         return rng.standard_normal(shape).astype(np.float32)
 
     def forward(layers):
-        return [(arr(batch, i), arr(o, i).T) for i, o in layers]
+        return [(arr(o, i), arr(batch, i).T) for i, o in layers]
 
     def backward(layers, input_grad):
         pairs = []
@@ -137,6 +145,7 @@ def floor_products(batch: int):
                 pairs.append((arr(batch, o), arr(o, i)))        # input gradient (N, i)
         return pairs
 
+    G_LAYERS, D_LAYERS = layers(hidden)
     return (forward(G_LAYERS)                                    # fake = G(z)
             + forward(D_LAYERS) + forward(D_LAYERS)              # D(real), D(fake.detach())
             + backward(D_LAYERS, False) + backward(D_LAYERS, False)
@@ -144,8 +153,8 @@ def floor_products(batch: int):
             + backward(D_LAYERS, True) + backward(G_LAYERS, False))
 
 
-def make_floor_step(batch: int):
-    pairs = floor_products(batch)
+def make_floor_step(batch: int, hidden: int = HIDDEN):
+    pairs = floor_products(batch, hidden)
 
     def step():
         for a, b in pairs:

@@ -33,7 +33,6 @@ code paged in) is recorded for the same span.
 """
 from __future__ import annotations
 
-import ctypes
 import gc
 import importlib.util
 import json
@@ -48,56 +47,24 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 FRAMEWORKS = ("tinygan", "torch", "floor")
-THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-               "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
 
 
 # ---------------------------------------------------------------- threads
 
 
 def thread_env(n: int) -> dict:
-    """Environment variables that fix every BLAS/OpenMP pool to n threads (read at load time)."""
-    return {var: str(n) for var in THREAD_VARS}
-
-
-def _openblas_libs():
-    """ctypes handles of the OpenBLAS libraries mapped into this process (NumPy's, SciPy's)."""
-    try:
-        with open("/proc/self/maps") as f:
-            paths = sorted({line.split()[-1] for line in f if "openblas" in line.lower()
-                            and line.split()[-1].startswith("/")})
-    except OSError:  # not Linux: rely on the environment variables alone
-        return []
-    libs = []
-    for path in paths:
-        try:
-            libs.append(ctypes.CDLL(path))
-        except OSError:
-            pass
-    return libs
-
-
-def _blas_call(lib, suffix, *args):
-    """Call the first OpenBLAS symbol whose name ends in `suffix` (names vary with the build)."""
-    for prefix in ("scipy_openblas_", "openblas_"):
-        for tail in ("64_", "_64_", ""):
-            fn = getattr(lib, f"{prefix}{suffix}{tail}", None)
-            if fn is not None:
-                return fn(*args)
-    return None
+    """Environment variables that fix every BLAS/OpenMP pool to n threads (read at load time).
+    The names are tinygan.backend.THREAD_VARIABLES, repeated here because this must run before
+    NumPy loads (tests/test_benchmarks.py checks the two lists agree)."""
+    return {var: str(n) for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                                    "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")}
 
 
 def set_threads(n: int, torch_too: bool = True) -> dict:
     """Fix NumPy's BLAS and PyTorch (if installed and torch_too) to n threads; return what each
     library reports."""
-    os.environ.update(thread_env(n))
-    import numpy as np
-    np.ones((2, 2)) @ np.ones((2, 2))  # make sure the BLAS library is loaded and mapped
-    blas = None
-    for lib in _openblas_libs():
-        _blas_call(lib, "set_num_threads", ctypes.c_int(n))
-        blas = _blas_call(lib, "get_num_threads")
-    report = {"requested": n, "numpy_blas": blas, "torch": None}
+    from tinygan.backend import blas_threads
+    report = {"requested": n, "numpy_blas": blas_threads(n), "torch": None}
     if not torch_too:
         return report
     try:

@@ -6,10 +6,10 @@ fixed CPU time budget with several seeds, then judged by the evaluation classifi
     python benchmarks/reproduce_mnist.py --clock cpu --jobs 3  # on a machine shared with others
     python benchmarks/reproduce_mnist.py --table-only          # rebuild the table from run files
 
-Every run is its own process (so the BLAS thread count is set before NumPy loads, and runs can
-go side by side with --jobs) and writes RUNS_DIR/<model>_seed<k>.json plus the generator's
-weights; the table (OUT.md, OUT.json) is built from those files, so an interrupted
-reproduction keeps the runs it finished.
+The runs go through tinygan.sweep (a process pool, --jobs side by side, each run with --threads
+BLAS threads) and each writes RUNS_DIR/<model>_seed<k>.json plus the generator's weights; the
+sweep's record RUNS_DIR/sweep.json lets an interrupted reproduction, started again, run only
+what is missing. The table (OUT.md, OUT.json) is built from the run files.
 
 Clocks. --clock wall (the default) stops a run after that much elapsed time. On a machine shared
 with other work, --clock cpu counts this process's CPU time instead, divided by --threads: the
@@ -36,6 +36,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from tinygan import sweep  # noqa: E402
+
 MODELS = ("mlp", "dcgan", "cgan")
 REGISTRY_NAMES = {"mlp": "mnist-mlp", "dcgan": "dcgan", "cgan": "cgan"}  # tinygan.experiments
 NAMES = {"mlp": "MLP GAN", "dcgan": "DCGAN", "cgan": "conditional GAN (MLP)"}
@@ -43,27 +45,38 @@ TARGETS = {"mlp": ("classifier_score", 8.0), "dcgan": ("classifier_score", 9.0),
            "cgan": ("conditional_accuracy", 0.95)}
 
 
-def _set_threads(threads: int) -> None:
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[var] = str(threads)
+# ---------------------------------------------------------------- one run (a sweep's task)
 
 
-# ---------------------------------------------------------------- one run (a worker process)
+def make_job(args, model: str, seed: int) -> sweep.Job:
+    """One run of the reproduction as a sweep job: the model's config with the command line's
+    changes, its time budget, and what run_one needs besides (options)."""
+    changes = {k: v for k, v in (("batch_size", args.batch), ("lr", args.lr)) if v}
+    return sweep.Job.make(REGISTRY_NAMES[model], seed, seconds=args.minutes * 60,
+                          clock=args.clock, threads=args.threads,
+                          options={"model": model, "eval_every": args.eval_every,
+                                   "runs_dir": str(args.runs_dir)},
+                          ema_decay=args.average or None, data_dir=args.data_dir or "",
+                          eval_samples=args.eval_samples, **changes)
 
 
-def run_one(args) -> dict:
+def run_one(job: sweep.Job) -> dict:
     import tinygan as tg
     from tinygan import experiments
     from tinygan.experiments import digits as X
     from tinygan.gan.evaluator import Evaluator
 
-    evaluator = Evaluator.for_mnist(args.data_dir)  # raises when MNIST is absent: no stand-in
-    changes = {k: v for k, v in (("batch_size", args.batch), ("lr", args.lr)) if v}
-    exp = experiments.build(REGISTRY_NAMES[args.model], seed=args.seed,
-                            ema_decay=args.average or None, data_dir=args.data_dir or "",
-                            **changes)
+    config = job.config()
+    opts = dict(job.options)
+    args = argparse.Namespace(model=opts["model"], seed=job.seed, clock=job.clock,
+                              threads=job.threads, minutes=job.seconds / 60,
+                              eval_every=opts["eval_every"], average=config.ema_decay,
+                              eval_samples=config.eval_samples, runs_dir=opts["runs_dir"])
+    # raises when MNIST is absent: no stand-in
+    evaluator = Evaluator.for_mnist(config.data_dir or None)
+    exp = experiments.build(job.experiment, config)
     digits = exp.parts["digits"]
-    budget = args.minutes * 60
+    budget = job.seconds
     trajectory = []
     load_start = os.getloadavg()
     try:
@@ -123,7 +136,9 @@ def run_one(args) -> dict:
     tmp.write_text(json.dumps(result, indent=1, default=float))
     os.replace(tmp, path)
     print(f"[{args.model} seed {args.seed}] done: {json.dumps(scores.as_dict())}", flush=True)
-    return result
+    return {"steps": result["steps"], "wall_time_s": result["wall_seconds"],
+            "cpu_time_s": result["cpu_seconds"],
+            "metrics": {**scores.as_dict(), "averaged": result["averaged"]}}
 
 
 # ---------------------------------------------------------------- the table
@@ -273,44 +288,15 @@ def main(argv=None) -> int:
     p.add_argument("--runs-dir", default=str(REPO / "runs" / "mnist"))
     p.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "mnist"))
     p.add_argument("--table-only", action="store_true")
-    p.add_argument("--worker", nargs=2, metavar=("MODEL", "SEED"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
 
-    if args.worker:
-        args.model, args.seed = args.worker[0], int(args.worker[1])
-        _set_threads(args.threads)  # before NumPy is first imported (in run_one)
-        run_one(args)
-        return 0
-
     if not args.table_only:
-        todo = [(m, s) for m in args.models for s in args.seeds]
-        base = [sys.executable, __file__, "--minutes", str(args.minutes), "--clock", args.clock,
-                "--threads", str(args.threads), "--eval-samples", str(args.eval_samples),
-                "--batch", str(args.batch), "--lr", str(args.lr), "--average", str(args.average),
-                "--eval-every", str(args.eval_every), "--runs-dir", args.runs_dir]
-        if args.data_dir:
-            base += ["--data-dir", args.data_dir]
-        env = dict(os.environ)
-        for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-            env[var] = str(args.threads)
-        running, failed = [], []
-        while todo or running:
-            while todo and len(running) < args.jobs:
-                model, seed = todo.pop(0)
-                print(f"starting {model} seed {seed}", flush=True)
-                # a session of its own, as if started by hand: on Linux, processes of one
-                # session share one scheduler group, so side-by-side runs would otherwise split
-                # a single process's share of a busy machine
-                running.append(((model, seed), subprocess.Popen(
-                    base + ["--worker", model, str(seed)], env=env, start_new_session=True)))
-            time.sleep(2)
-            for item in list(running):
-                if item[1].poll() is not None:
-                    running.remove(item)
-                    if item[1].returncode != 0:
-                        failed.append(item[0])
-        if failed:
-            print(f"runs that failed: {failed}", file=sys.stderr)
+        jobs = [make_job(args, m, s) for m in args.models for s in args.seeds]
+        try:
+            sweep.run(jobs, Path(args.runs_dir) / "sweep", task=run_one, workers=args.jobs)
+        except RuntimeError as e:  # the runs that finished still make the table
+            print(f"runs that failed: {e}", file=sys.stderr)
+
 
     found = []
     for model in args.models:

@@ -7,12 +7,15 @@ histogram over modes against uniform; mean +- standard error over seeds.
     .venv/bin/python benchmarks/reproduce_mode_collapse.py                  # short, all methods
     .venv/bin/python benchmarks/reproduce_mode_collapse.py --seeds 3 --methods vanilla packing
     .venv/bin/python benchmarks/reproduce_mode_collapse.py --protocol long --methods packing \\
-        --datasets ring grid --seeds 10 --jobs 2 --resume
+        --datasets ring grid --seeds 10 --workers 2
+    .venv/bin/python benchmarks/reproduce_mode_collapse.py --scheduler tcp://10.0.0.5:8786
 
-Results go to benchmarks/results/mode_collapse.json (every run, kept per protocol, written after
-each run so a long job can be resumed with --resume) and mode_collapse.md (the table). Each run
-is single-threaded (BLAS threads fixed to 1 before NumPy loads): on a shared 2-core machine two
-threads per run cost more than they give; use --jobs to run seeds side by side instead.
+The runs go through tinygan.sweep: a process pool with one worker per core (or a Dask cluster
+with --scheduler), one BLAS thread per run (on a shared 2-core machine two threads per run cost
+more than they give; runs side by side use the cores instead). Every finished run is a row of
+benchmarks/results/mode_collapse_<protocol>.json, written as it finishes, so a stopped
+reproduction started again runs only what is missing; mode_collapse.md is the table of both
+protocols.
 """
 from __future__ import annotations
 
@@ -20,20 +23,14 @@ import argparse
 import datetime
 import json
 import math
-import os
-import platform
 import sys
-import tempfile
 import time
 from pathlib import Path
-
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # the checkout's tinygan, even when not installed
 
-from tinygan import experiments  # noqa: E402
+from tinygan import sweep  # noqa: E402
 from tinygan.experiments import toy2d  # noqa: E402
 
 RESULTS = HERE / "results"
@@ -95,15 +92,16 @@ def parse_args(argv=None):
     parser.add_argument("--steps", type=int, help="iterations per run (overrides the protocol)")
     parser.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE",
                         help="other Toy2DConfig fields, e.g. --set d_steps=2 hidden=64")
-    parser.add_argument("--jobs", type=int, default=1, help="runs side by side (processes)")
-    parser.add_argument("--resume", action="store_true",
-                        help="keep runs already in the JSON for this protocol and skip them")
+    parser.add_argument("--workers", "--jobs", type=int, default=None,
+                        help="runs side by side in a process pool (default: one per core)")
+    parser.add_argument("--scheduler", metavar="ADDRESS",
+                        help="run on this Dask scheduler instead (the [cluster] extra)")
+    parser.add_argument("--table-only", action="store_true",
+                        help="rewrite the markdown table from the results; runs nothing")
     parser.add_argument("--note", help="a sentence stored with this protocol's table")
-    parser.add_argument("--merge", nargs="+", metavar="JSON", default=[],
-                        help="add the runs of other result files (e.g. seeds run elsewhere with "
-                             "--out) to this one, then rewrite the table; runs nothing")
     parser.add_argument("--out", default=str(RESULTS / "mode_collapse"),
-                        help="path prefix of the .json and .md (default "
+                        help="path prefix of the results: PREFIX_<protocol>.json holds every "
+                             "run of a protocol, PREFIX.md the table (default "
                              "benchmarks/results/mode_collapse)")
     return parser.parse_args(argv)
 
@@ -133,14 +131,14 @@ def settings(protocol: str, method: str, dataset: str, cli: dict) -> dict:
     """The Toy2DConfig fields of one run: protocol, then per dataset, per method, command line."""
     p = PROTOCOLS[protocol]
     return {**p["config"], **p.get("per_dataset", {}).get(dataset, {}),
-            **p.get("per_method", {}).get(method, {}), **cli}
+            **p.get("per_method", {}).get(method, {}), **cli, "method": method}
 
 
-def run_one(job) -> dict:
-    """One (method, dataset, seed) run; returns its JSON summary."""
-    method, dataset, seed, extra = job
-    spec = experiments.get(dataset)  # the registry's "ring" or "grid"
-    return spec.module.run(spec.make_config(extra, method=method, seed=seed)).summary()
+def jobs(protocol: str, methods, datasets, seeds, cli: dict) -> list:
+    """The sweep's jobs, seed-major (a stopped sweep still leaves every method with some
+    seeds); the registry's "ring" and "grid" are the datasets."""
+    return [sweep.Job.make(d, seed=s, **settings(protocol, m, d, cli))
+            for s in seeds for d in datasets for m in methods]
 
 
 # ---------------------------------------------------------------- the table
@@ -156,7 +154,7 @@ def _pm(pair, digits=1):
 def markdown(data: dict) -> str:
     lines = ["# Mode collapse on the 2D ring and grid", "",
              "Written by `benchmarks/reproduce_mode_collapse.py`; every run is in "
-             "`mode_collapse.json`.", "",
+             "`mode_collapse_<protocol>.json`.", "",
              "Protocol (VEEGAN/PacGAN): ring of 8 Gaussians (σ = 0.01, radius 1) and grid of "
              "25 (σ = 0.05, means {−4, −2, 0, 2, 4}²); 2,500 generated samples per run; a sample "
              "is *high quality* within 3σ of its nearest mean; a mode is *captured* when at "
@@ -205,105 +203,69 @@ def markdown(data: dict) -> str:
 # ---------------------------------------------------------------- main
 
 
-def machine() -> str:
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    load = ""
-    if hasattr(os, "getloadavg"):
-        load = f", load average {os.getloadavg()[0]:.1f} at start"
-    return f"{platform.machine()} {platform.system()}, {cpus} CPUs{load}, 1 BLAS thread per run"
+def sections(prefix: Path) -> dict:
+    """protocol -> its section (description, settings, machine, runs) from PREFIX_<protocol>.json."""
+    out = {}
+    for name in PROTOCOLS:
+        path = Path(f"{prefix}_{name}.json")
+        if path.exists():
+            data = json.loads(path.read_text())
+            out[name] = {**{k: v for k, v in data.items() if k != "rows"},
+                         "runs": [toy2d.sweep_summary(r) for r in data["rows"]]}
+    return out
 
 
-def load(path: Path) -> dict:
-    if path.exists():
-        return json.loads(path.read_text())
-    return {"protocols": {}}
-
-
-def save(section: dict, protocol: str, prefix: Path) -> dict:
-    """Write this protocol's section into the JSON (re-read under a lock, so two jobs running
-    different protocols side by side do not overwrite each other) and redo the markdown."""
-    import fcntl
-
-    prefix.parent.mkdir(parents=True, exist_ok=True)
-    with open(Path(tempfile.gettempdir()) / f"tinygan-{prefix.name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        data = load(prefix.with_suffix(".json"))
-        data["protocols"][protocol] = section
-        for suffix, text in ((".json", json.dumps(data, indent=1)), (".md", markdown(data))):
-            path = prefix.with_suffix(suffix)
-            tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-            tmp.write_text(text)
-            os.replace(tmp, path)
-    return data
-
-
-def merge(paths, prefix: Path) -> None:
-    """Fold the runs of other result files into prefix.json, protocol by protocol (a run already
-    there for the same method, dataset and seed is kept)."""
-    for path in paths:
-        other = load(Path(path))
-        for protocol, theirs in other["protocols"].items():
-            mine = load(prefix.with_suffix(".json"))["protocols"].get(protocol)
-            if mine is None:
-                mine = {**theirs, "runs": []}
-            elif mine.get("overrides") != theirs.get("overrides"):
-                raise SystemExit(f"{path}: protocol {protocol!r} was run with settings "
-                                 f"{theirs.get('overrides')}, not {mine.get('overrides')}")
-            keys = {(r["method"], r["dataset"], r["seed"]) for r in mine["runs"]}
-            added = [r for r in theirs["runs"] if (r["method"], r["dataset"], r["seed"]) not in keys]
-            mine["runs"] = mine["runs"] + added
-            save(mine, protocol, prefix)
-            print(f"{path}: {len(added)} runs of protocol {protocol!r} added")
+def write_table(prefix: Path) -> str:
+    text = markdown({"protocols": sections(prefix)})
+    from tinygan.io import write_atomically
+    write_atomically(prefix.with_suffix(".md"), text.encode())
+    return text
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    if args.merge:
-        merge(args.merge, Path(args.out))
-        return 0
-    if args.seeds < 1 or args.jobs < 1:
-        raise SystemExit("--seeds and --jobs must be at least 1")
-    cli = cli_overrides(args)
-    extra = {**PROTOCOLS[args.protocol]["config"], **cli}
     prefix = Path(args.out)
-    data = load(prefix.with_suffix(".json"))
+    if args.table_only:
+        print(write_table(prefix))
+        return 0
+    if args.seeds < 1 or (args.workers is not None and args.workers < 1):
+        raise SystemExit("--seeds and --workers must be at least 1")
+    cli = cli_overrides(args)
     description = PROTOCOLS[args.protocol]["description"]
     if cli:
         description += f" (overridden: {cli})"
-    section = data["protocols"].get(args.protocol)
-    if section is None or not args.resume or section.get("overrides") != extra:
-        section = {"description": description, "overrides": extra, "runs": []}
-    section["machine"] = machine()
+    about = {"description": description, "overrides": {**PROTOCOLS[args.protocol]["config"],
+                                                      **cli},
+             "started": datetime.datetime.now().isoformat(timespec="seconds"),
+             "machine": sweep.machine() + ", 1 BLAS thread per run"}
+    out = Path(f"{prefix}_{args.protocol}")
+    if out.with_suffix(".json").exists():
+        old = json.loads(out.with_suffix(".json").read_text())
+        if old.get("overrides") != about["overrides"]:  # one table row must be one recipe
+            raise SystemExit(f"{out}.json holds runs with the settings {old.get('overrides')}, "
+                             f"not {about['overrides']}: give another --out, or move it away")
+        about["note"] = old.get("note")  # a note given once stays with the protocol
     if args.note:
-        section["note"] = args.note
-    section["started"] = datetime.datetime.now().isoformat(timespec="seconds")
-    done = {(r["method"], r["dataset"], r["seed"]) for r in section["runs"]}
-    seeds = range(args.first_seed, args.first_seed + args.seeds)
-    # seed-major order: a stopped job still leaves every method with some seeds
-    jobs = [(m, d, s, settings(args.protocol, m, d, cli)) for s in seeds for d in args.datasets
-            for m in args.methods if (m, d, s) not in done]
-    print(f"{len(jobs)} runs ({len(done)} already done) with {args.jobs} job(s): {description}",
-          flush=True)
+        about["note"] = args.note
+    todo = jobs(args.protocol, args.methods, args.datasets,
+                range(args.first_seed, args.first_seed + args.seeds), cli)
+    executor = sweep.dask_executor(args.scheduler) if args.scheduler else None
     start = time.perf_counter()
+    print(f"{len(todo)} runs: {description}", flush=True)
 
-    def record(summary):
-        section["runs"].append(summary)
-        save(section, args.protocol, prefix)
-        print(f"[{time.perf_counter() - start:7.0f}s] {summary['dataset']:4s} "
-              f"{summary['method']:24s} seed {summary['seed']}: "
-              f"{summary['modes_captured']}/{summary['num_modes']} modes, "
-              f"{100 * summary['high_quality_fraction']:.1f} % HQ, "
-              f"KL {summary['reverse_kl']:.3f}, {summary['wall_time_s']:.0f} s", flush=True)
+    def progress(row, done, total):
+        r = toy2d.sweep_summary(row)
+        write_table(prefix)
+        print(f"[{time.perf_counter() - start:7.0f}s {done}/{total}] {r['dataset']:4s} "
+              f"{r['method']:24s} seed {r['seed']}: {r['modes_captured']}/{r['num_modes']} "
+              f"modes, {100 * r['high_quality_fraction']:.1f} % HQ, "
+              f"KL {r['reverse_kl']:.3f}, {r['cpu_time_s']:.0f} CPU s", flush=True)
 
-    if args.jobs == 1:
-        for job in jobs:
-            record(run_one(job))
-    else:
-        import multiprocessing as mp
-        with mp.get_context("spawn").Pool(args.jobs) as pool:
-            for summary in pool.imap_unordered(run_one, jobs):
-                record(summary)
-    print(markdown(save(section, args.protocol, prefix)))
+    sweep.run(todo, out, executor=executor, workers=args.workers,
+              table=lambda rows: markdown({"protocols": {args.protocol: {
+                  **about, "runs": [toy2d.sweep_summary(r) for r in rows]}}}),
+              about=about, progress=progress)
+    print(write_table(prefix))
     return 0
 
 

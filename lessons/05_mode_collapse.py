@@ -492,8 +492,8 @@ save_figure(fig, "05_remedies_grid.png", dpi=DPI)
 # ## 7. The table: many seeds per method
 #
 # `benchmarks/reproduce_mode_collapse.py` runs the protocol for any method on both datasets
-# over many seeds and writes `benchmarks/results/mode_collapse.json` (every run) and `.md` (the
-# table). Not every method has been run as often, and some not at all: the long protocol has
+# over many seeds and writes `benchmarks/results/mode_collapse_short.json` and `_long.json`
+# (every run) and `mode_collapse.md` (the table). Not every method has been run as often, and some not at all: the long protocol has
 # rows only for the vanilla GAN and packing (ten seeds each); in the short protocol the other
 # remedies have one or two seeds, minibatch discrimination has no grid row, and the unrolled
 # GAN, the slowest method, has no rows yet. Read the seeds column before comparing rows. This
@@ -502,29 +502,34 @@ save_figure(fig, "05_remedies_grid.png", dpi=DPI)
 # core, minibatch discrimination about 110; `--jobs 2` runs two at a time).
 
 # %%
-RESULTS = Path("..") / "benchmarks" / "results" / "mode_collapse.json"
-table = json.loads(RESULTS.read_text()) if RESULTS.exists() else None
-if table is None:
-    print(f"{RESULTS} not found: run benchmarks/reproduce_mode_collapse.py to make it")
-else:
-    for protocol, section in table["protocols"].items():
-        print(f"\nprotocol {protocol!r}: {section['description']}")
-        if section.get("note"):
-            print(section["note"])
-        print(f"{'dataset':7s} {'method':25s} {'seeds':>5s} {'modes':>14s} {'HQ %':>13s} "
-              f"{'reverse KL':>13s} {'CPU s/run':>9s}")
-        for row in toy2d.aggregate(section["runs"]):
-            (m, m_se), (h, h_se), (k, k_se) = row["modes"], row["high_quality"], row["reverse_kl"]
-            print(f"{row['dataset']:7s} {row['method']:25s} {row['seeds']:5d} "
-                  f"{m:6.1f} ± {m_se:3.1f}/{row['num_modes']:<2d} {h:6.1f} ± {h_se:4.1f} "
-                  f"{k:6.2f} ± {k_se:4.2f} {row['cpu_time_s'][0]:9.0f}")
+RESULTS = Path("..") / "benchmarks" / "results"
+sections = {}
+for protocol in ("short", "long"):
+    path = RESULTS / f"mode_collapse_{protocol}.json"
+    if path.exists():
+        data = json.loads(path.read_text())
+        sections[protocol] = {**data, "runs": [toy2d.sweep_summary(r) for r in data["rows"]]}
+if not sections:
+    print(f"no results in {RESULTS}: run benchmarks/reproduce_mode_collapse.py to make them")
+for protocol, section in sections.items():
+    print(f"\nprotocol {protocol!r}: {section['description']}")
+    if section.get("note"):
+        print(section["note"])
+    print(f"{'dataset':7s} {'method':25s} {'seeds':>5s} {'modes':>14s} {'HQ %':>13s} "
+          f"{'reverse KL':>13s} {'CPU s/run':>9s}")
+    for row in toy2d.aggregate(section["runs"]):
+        (m, m_se), (h, h_se), (k, k_se) = row["modes"], row["high_quality"], row["reverse_kl"]
+        print(f"{row['dataset']:7s} {row['method']:25s} {row['seeds']:5d} "
+              f"{m:6.1f} ± {m_se:3.1f}/{row['num_modes']:<2d} {h:6.1f} ± {h_se:4.1f} "
+              f"{k:6.2f} ± {k_se:4.2f} {row['cpu_time_s'][0]:9.0f}")
 
 # %%
-TABLE_FIGURES = {"short": "05_table_short.png", "long": "05_table_long.png"}
-for name, section in (table or {}).get("protocols", {}).items():
+# drawn here, not saved to figures/: the table grows whenever someone runs more seeds, and a
+# saved picture of it would go stale
+for name, section in sections.items():
     fig = draw2d.plot_table(toy2d.aggregate(section["runs"]))
     fig.suptitle(f"protocol {name!r}: mean ± s.e. over seeds (n = seeds per row)", y=1.02)
-    save_figure(fig, TABLE_FIGURES[name], dpi=DPI)
+    plt.show()
 
 # %% [markdown]
 # ### Reading the table

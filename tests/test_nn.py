@@ -504,3 +504,18 @@ def test_mlp_learns_xor():
         opt.step()
     assert loss.item() < 0.02
     assert np.array_equal(net(x).numpy() > 0, y.numpy() > 0.5)
+
+
+def test_parameters_and_buffers_are_the_named_ones_in_the_same_order():
+    """parameters()/buffers() skip building names (trainers call them every step); they must
+    list exactly what named_parameters()/named_buffers() list, shared tensors once."""
+    from tinygan.gan import models
+
+    shared = nn.Linear(3, 3)
+    nets = [*models.mlp_gan(), models.DCGANGenerator(), models.DCGANDiscriminator(),
+            nn.Sequential(shared, nn.BatchNorm1d(3), shared),
+            models.ToyDiscriminator(2, 8, 2, minibatch=(5, 3, 0.1, None))]
+    for net in nets:
+        assert [id(p) for p in net.parameters()] == [id(p) for _, p in net.named_parameters()]
+        assert [id(b) for b in net.buffers()] == [id(b) for _, b in net.named_buffers()]
+        assert net.parameters(), type(net).__name__

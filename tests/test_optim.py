@@ -384,3 +384,27 @@ def test_fifty_float32_steps_equal_pytorch_on_the_same_gradients(cls, name, kw, 
     for (k, v), tv in zip(net.state_dict().items(), twin.state_dict().values()):
         assert v.dtype == np.float32
         np.testing.assert_allclose(v, tv.numpy(), rtol=1e-6, atol=1e-6, err_msg=k)
+
+
+@pytest.mark.parametrize("shape", [(700, 300), (70_001,)])
+def test_adam_on_cache_sized_chunks_is_bit_identical_to_whole_array_passes(shape, monkeypatch):
+    """Adam works through large parameters in chunks that stay in cache: the same numbers as
+    whole-array passes, for sizes that do and do not divide into chunks evenly, and for a
+    non-contiguous gradient (read through a copy)."""
+    rng = np.random.default_rng(0)
+    w0 = rng.standard_normal(shape).astype(np.float32)
+    grads = [rng.standard_normal(shape[::-1]).astype(np.float32).T for _ in range(3)]
+
+    def run(chunk_bytes):
+        monkeypatch.setattr(optim, "CACHE_CHUNK_BYTES", chunk_bytes)
+        p = tg.tensor(w0.copy(), requires_grad=True)
+        opt = optim.Adam([p], lr=1e-2, betas=(0.5, 0.999), weight_decay=1e-3)
+        for g in grads:
+            p.grad = tg.tensor(g)
+            opt.step()
+        return p.numpy(), opt.state[0]["m"], opt.state[0]["v"]
+
+    chunked, whole = run(64 * 2**10), run(2**40)
+    assert w0.nbytes > 64 * 2**10
+    for a, b in zip(chunked, whole):
+        assert np.array_equal(a, b)

@@ -150,28 +150,27 @@ def _benchmark():
     return module
 
 
-def test_reproduction_script_writes_resumes_and_merges(tmp_path, capsys):
+def test_reproduction_script_writes_and_resumes_through_the_sweep_runner(tmp_path, capsys):
     import json
     bench = _benchmark()
     out = tmp_path / "mc"
     args = ["--steps", "2", "--seeds", "2", "--methods", "vanilla", "packing", "--datasets",
-            "ring", "--set", "hidden=8", "eval_samples=100", "--out", str(out)]
+            "ring", "--set", "hidden=8", "eval_samples=100", "--workers", "1", "--out", str(out)]
     assert bench.main(args) == 0
-    data = json.loads(out.with_suffix(".json").read_text())
-    runs = data["protocols"]["short"]["runs"]
+    rows = json.loads((tmp_path / "mc_short.json").read_text())["rows"]
+    runs = [toy2d.sweep_summary(r) for r in rows]
     assert sorted((r["method"], r["seed"]) for r in runs) == [
         ("packing", 0), ("packing", 1), ("vanilla", 0), ("vanilla", 1)]
     assert all(r["iterations"] == 2 and r["num_samples"] == 100 for r in runs)
     table = out.with_suffix(".md").read_text()
     assert "| ring | vanilla | 2 |" in table and "PacGAN Table 1" in table
-    # --resume with the same settings runs nothing new
-    assert bench.main(args + ["--resume"]) == 0
-    assert "0 runs (4 already done)" in capsys.readouterr().out
-    # runs made elsewhere (another --out) are folded in by --merge
-    other = tmp_path / "other"
-    assert bench.main(args[:3] + ["1", "--first-seed", "5"] + args[4:-1] + [str(other)]) == 0
-    assert bench.main(["--merge", str(other.with_suffix(".json")), "--out", str(out)]) == 0
-    merged = json.loads(out.with_suffix(".json").read_text())["protocols"]["short"]["runs"]
-    assert sorted({r["seed"] for r in merged}) == [0, 1, 5] and len(merged) == 6
+    # started again with the same settings, it runs nothing new
+    capsys.readouterr()
+    assert bench.main(args) == 0
+    assert "[" not in capsys.readouterr().out.split("runs:")[1].split("# Mode")[0]
+    assert len(json.loads((tmp_path / "mc_short.json").read_text())["rows"]) == 4
+    # other settings into the same results are refused: one table row is one recipe
+    with pytest.raises(SystemExit, match="give another --out"):
+        bench.main(["--steps", "3"] + args[2:])
     with pytest.raises(SystemExit, match="KEY=VALUE"):
         bench.main(["--set", "nonsense=1", "--out", str(out)])

@@ -204,3 +204,57 @@ def keep_freed_memory(max_block: int = 32 * 2**20, keep: int = 512 * 2**20) -> b
     m_trim_threshold, m_mmap_threshold = -1, -3  # from glibc's malloc.h
     return bool(mallopt(m_mmap_threshold, int(max_block)) and
                 mallopt(m_trim_threshold, int(keep)))
+
+
+# ---------------------------------------------------------------- BLAS threads
+
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                    "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
+
+
+def _openblas_libraries() -> list:
+    """ctypes handles of the OpenBLAS libraries mapped into this process (NumPy's, SciPy's);
+    [] where /proc/self/maps does not exist (not Linux)."""
+    import ctypes
+    try:
+        with open("/proc/self/maps") as f:
+            paths = sorted({line.split()[-1] for line in f if "openblas" in line.lower()
+                            and line.split()[-1].startswith("/")})
+    except OSError:
+        return []
+    libs = []
+    for path in paths:
+        try:
+            libs.append(ctypes.CDLL(path))
+        except OSError:
+            pass
+    return libs
+
+
+def _openblas_call(lib, suffix: str, *args):
+    """Call the first OpenBLAS symbol whose name ends in `suffix` (names vary with the build)."""
+    for prefix in ("scipy_openblas_", "openblas_"):
+        for tail in ("64_", "_64_", ""):
+            fn = getattr(lib, f"{prefix}{suffix}{tail}", None)
+            if fn is not None:
+                return fn(*args)
+    return None
+
+
+def blas_threads(n: int | None = None) -> int | None:
+    """The number of threads NumPy's BLAS uses (None where it cannot be asked); with n, set it
+    first: the environment variables (read by libraries loaded later, and by child processes)
+    and OpenBLAS's own setter, found in the process as threadpoolctl finds it (NumPy has loaded
+    its BLAS long before anyone can set a variable). Returns the count after the change."""
+    import ctypes
+    if n is not None:
+        if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+            raise ValueError(f"blas_threads: n must be a positive int, got {n!r}")
+        os.environ.update({var: str(n) for var in THREAD_VARIABLES})
+    np.ones((2, 2)) @ np.ones((2, 2))  # make sure the BLAS library is loaded and mapped
+    count = None
+    for lib in _openblas_libraries():
+        if n is not None:
+            _openblas_call(lib, "set_num_threads", ctypes.c_int(n))
+        count = _openblas_call(lib, "get_num_threads")
+    return count

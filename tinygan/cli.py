@@ -1,6 +1,7 @@
 """The `tinygan` command: `train` (any experiment of the registry into a run folder, with
-resume), `sample` (a picture or the raw samples from a checkpoint), `figures` (rerun the
-lessons), `classifier` (retrain or check the evaluation classifier) and `demo`.
+resume), `sweep` (a grid of experiments x settings x seeds on a process pool or a Dask cluster),
+`sample` (a picture or the raw samples from a checkpoint), `figures` (rerun the lessons),
+`classifier` (retrain or check the evaluation classifier) and `demo`.
 
 `tinygan train NAME`'s hyperparameter options and their --help text are generated from the
 experiment's config dataclass, so no default is written twice. `tinygan demo` trains the 1D
@@ -305,6 +306,76 @@ def _figures(args) -> int:
     return 0
 
 
+def _setting_value(name: str, field: str, text: str):
+    """One value of a --set/--grid option, parsed by the config field's type ("none" for None,
+    a tuple as space-separated numbers, a flag as true/false)."""
+    from tinygan import experiments
+
+    config_cls = experiments.get(name).config
+    hint = typing.get_type_hints(config_cls).get(field)
+    if hint is None:
+        raise ValueError(f"{name} has no setting {field!r}; valid: "
+                         f"{', '.join(o[0] for o in config_cls.options())}")
+    kind, nargs, flag = _option_type(hint)
+    if flag:
+        if text.lower() not in ("true", "false"):
+            raise ValueError(f"{field} is true or false, got {text!r}")
+        return text.lower() == "true"
+    try:
+        return tuple(kind(v) for v in text.split()) if nargs else kind(text)
+    except ValueError:
+        what = f"{nargs} numbers separated by spaces" if nargs else \
+            {int: "an integer", float: "a number"}.get(kind, getattr(kind, "__name__", "valid"))
+        raise ValueError(f"{name}: {field} must be {what}, got {text!r}") from None
+
+
+def _sweep_axes(names, items, option: str, split: bool) -> dict:
+    """FIELD=VALUE (or FIELD=V1,V2,... with split) items as {field: value or [values]}."""
+    out = {}
+    for item in items:
+        field, sep, text = item.partition("=")
+        field = field.replace("-", "_")
+        if not sep or not field:
+            raise ValueError(f"{option} takes FIELD=VALUE{',VALUE...' if split else ''}, "
+                             f"got {item!r}")
+        parts = text.split(",") if split else [text]
+        values = [[_setting_value(n, field, t.strip()) for t in parts] for n in names]
+        if any(v != values[0] for v in values):
+            raise ValueError(f"{option} {item!r} means different things to {names}")
+        out[field] = values[0] if split else values[0][0]
+    return out
+
+
+def _sweep(args) -> int:
+    from tinygan import sweep
+
+    logging.getLogger("tinygan").setLevel(logging.INFO)
+    try:
+        fixed = _sweep_axes(args.experiments, args.set, "--set", split=False)
+        axes = _sweep_axes(args.experiments, args.grid, "--grid", split=True)
+        if args.minutes is not None:
+            fixed.update(seconds=60 * args.minutes, clock=args.clock, threads=args.threads)
+        elif args.threads != 1:
+            fixed.update(threads=args.threads)
+        seeds = range(args.first_seed, args.first_seed + args.seeds)
+        jobs = sweep.grid(args.experiments, seeds, fixed, **axes)
+    except (ValueError, TypeError) as e:
+        print(f"tinygan sweep: {e}", file=sys.stderr)
+        return 2
+    executor = sweep.dask_executor(args.scheduler) if args.scheduler else None
+
+    def progress(row, done, total):
+        print(f"[{done}/{total}] {row['key']}: {row['wall_time_s']:.1f} s", flush=True)
+
+    try:
+        sweep.run(jobs, args.out, executor=executor, workers=args.workers, progress=progress)
+    except RuntimeError as e:
+        print(f"tinygan sweep: {e}", file=sys.stderr)
+        return 1
+    print(Path(args.out).with_suffix(".md").read_text())
+    return 0
+
+
 def _classifier(args) -> int:
     """Retrain the evaluation classifier (--train) or check the committed one."""
     from tinygan.data.digits import mnist_split
@@ -359,6 +430,32 @@ def _add_other_parsers(sub) -> None:
     figures.add_argument("--executed", default=None, metavar="DIR",
                          help="also save each executed notebook, outputs and all, in DIR (what "
                               "the lessons printed: the numbers their text quotes)")
+    sw = sub.add_parser("sweep", help="run a grid of experiments x settings x seeds "
+                                      "(resumable; a process pool or a Dask cluster)",
+                        description="Train every combination and write PREFIX.json (one row "
+                                    "per run, saved as each finishes: started again, a sweep "
+                                    "runs only what is missing) and PREFIX.md (mean ± s.e. "
+                                    "over seeds).")
+    sw.add_argument("experiments", nargs="+", metavar="EXPERIMENT",
+                    help="registry names (toy1d, ring, grid, mnist-mlp, dcgan, cgan)")
+    sw.add_argument("--grid", nargs="+", default=[], metavar="FIELD=V1,V2",
+                    help="settings to vary, e.g. --grid method=vanilla,packing lr=1e-3,1e-4")
+    sw.add_argument("--set", nargs="+", default=[], metavar="FIELD=VALUE",
+                    help="settings every run gets, e.g. --set steps=2000")
+    sw.add_argument("--seeds", type=int, default=3, help="seeds per combination (default 3)")
+    sw.add_argument("--first-seed", type=int, default=0)
+    sw.add_argument("--minutes", type=float, default=None,
+                    help="a time budget per run instead of its steps setting")
+    sw.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                    help="the budget's clock (cpu: CPU time / --threads; default wall)")
+    sw.add_argument("--threads", type=int, default=1, help="BLAS threads per run (default 1)")
+    sw.add_argument("--workers", type=int, default=None,
+                    help="runs side by side (default: one per core; 1: in this process)")
+    sw.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                    help="a Dask scheduler (tcp://host:8786) to run on; needs the [cluster] "
+                         "extra")
+    sw.add_argument("--out", default="runs/sweep", metavar="PREFIX",
+                    help="results prefix (default runs/sweep: runs/sweep.json and .md)")
     from tinygan.gan.evaluator import ASSET
     classifier = sub.add_parser("classifier", help="check (or retrain) the evaluation "
                                                    "classifier that judges generated digits")
@@ -395,6 +492,8 @@ def main(argv=None) -> int:
         return _train(args, sub.choices["train"])
     if args.command == "sample":
         return _sample(args)
+    if args.command == "sweep":
+        return _sweep(args)
     if args.command == "figures":
         return _figures(args)
     if args.command == "classifier":

@@ -338,6 +338,23 @@ def run(config: Toy2DConfig | None = None, device=None, progress=None) -> Toy2DR
     return Toy2DResult(config, metrics, raw, wall, x, snapshots, trainer.history, G_eval, cpu)
 
 
+def sweep_summary(row: dict) -> dict:
+    """A row of tinygan.sweep (a ring or grid run) in the form aggregate reads, the same as
+    Toy2DResult.summary(): dataset, method, seed, iterations, times, the protocol's metrics of
+    the evaluated generator, and the raw generator's under "raw"."""
+    # JSON has no inf: evaluate() writes it as the string "inf" (a run with no high-quality
+    # sample has an infinite reverse KL)
+    def numbers(d):
+        return {k: float(v) if v in ("inf", "nan") else v for k, v in d.items()}
+
+    metrics = numbers(row["metrics"])
+    raw = numbers(metrics.pop("raw_generator"))
+    metrics.pop("evaluated", None)
+    return {"dataset": row["experiment"], "method": row["settings"]["method"],
+            "seed": row["seed"], "iterations": row["steps"], "wall_time_s": row["wall_time_s"],
+            "cpu_time_s": row["cpu_time_s"], **metrics, "raw": raw}
+
+
 def aggregate(runs) -> list:
     """One row per (method, dataset): mean +- s.e. of the protocol's numbers over seeds."""
     groups: dict = {}

@@ -64,6 +64,7 @@ class Hook:
     method does nothing by default; a hook overrides what it needs:
 
     before_step(trainer) / after_step(trainer): before the k D steps / after the G step.
+    after_d_step(trainer): after each D step's optimizer step (WGAN's weight clipping).
     d_loss(trainer, real, fake, real_logits, fake_logits) and g_loss(trainer, fake,
     fake_logits): a term added to that player's loss (None for none).
     state_dict() / load_state_dict(state): what a checkpoint must hold to resume exactly
@@ -71,6 +72,7 @@ class Hook:
 
     def before_step(self, trainer) -> None: pass
     def after_step(self, trainer) -> None: pass
+    def after_d_step(self, trainer) -> None: pass
     def d_loss(self, trainer, real, fake, real_logits, fake_logits): return None
     def g_loss(self, trainer, fake, fake_logits): return None
     def state_dict(self) -> dict: return {}
@@ -140,6 +142,8 @@ class Trainer:
         self.d_opt.zero_grad()
         loss.backward()
         self.d_opt.step()
+        for hook in self.hooks:
+            hook.after_d_step(self)
         self._add("d_loss", loss.data, self.k)
         self._add("d_real", _mean_probability(real_logits.data), self.k)
         self._add("d_fake", _mean_probability(fake_logits.data), self.k)

@@ -42,7 +42,8 @@ class Module:
         return _unique((n, v) for n, v in self._named_members(prefix) if isinstance(v, Parameter))
 
     def parameters(self):
-        return [p for _, p in self.named_parameters()]
+        # named_parameters() without building the names: trainers and hooks ask every step
+        return _unique_items(t for t in _tensors(self) if isinstance(t, Parameter))
 
     def named_buffers(self, prefix=""):
         """Tensors that are state but not trained (BatchNorm's running statistics)."""
@@ -50,7 +51,7 @@ class Module:
                        if isinstance(v, Tensor) and not isinstance(v, Parameter))
 
     def buffers(self):
-        return [b for _, b in self.named_buffers()]
+        return _unique_items(t for t in _tensors(self) if not isinstance(t, Parameter))
 
     def named_children(self):
         """[(name, Module)] one level down (modules inside lists/dicts are named 'list.0')."""
@@ -186,6 +187,32 @@ def _unique(pairs):
     return out
 
 
+def _unique_items(items):
+    """Keep the first of each item (by identity), in order."""
+    seen, out = set(), []
+    for item in items:
+        if id(item) not in seen:
+            seen.add(id(item))
+            out.append(item)
+    return out
+
+
+def _tensors(value):
+    """The Tensors inside value in _walk's order (recursing into Modules, lists, tuples and
+    dicts), without their names."""
+    if isinstance(value, Module):
+        for item in vars(value).values():
+            yield from _tensors(item)
+    elif isinstance(value, Tensor):
+        yield value
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _tensors(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _tensors(item)
+
+
 def _walk(name, value, modules=False, direct=False):
     """Yield (dotted name, item) for Tensors inside value, recursing into Modules, lists, tuples
     and dicts. With modules=True, yield only the first level of Modules instead; with
@@ -219,8 +246,8 @@ class Sequential(Module):
                 raise TypeError(f"Sequential takes Modules, got {type(m).__name__} at position {i}")
             setattr(self, str(i), m)
 
-    def __iter__(self):
-        return iter(m for _, m in _children(self))
+    def __iter__(self):  # the children in order (what _children finds, without the names)
+        return (m for m in vars(self).values() if isinstance(m, Module))
 
     def __len__(self):
         return len(list(_children(self)))

@@ -1,0 +1,249 @@
+"""Critics: spectral normalization, weight clipping, gradient penalties and WGAN's schedule."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tinygan as tg
+import tinygan.nn as nn
+from tinygan.gan import penalties
+from tinygan.gan.trainer import Trainer, normal_noise
+from tinygan.nn import utils as nn_utils
+from tinygan.optim import Adam
+from tinygan.testing import gradcheck, gradgradcheck
+
+
+def critic(conv=False, dtype=np.float64):
+    tg.manual_seed(0)
+    if conv:
+        net = nn.Sequential(nn.Conv2d(1, 3, 3, 2, 1), nn.LeakyReLU(0.2), nn.Flatten(),
+                            nn.Linear(3 * 3 * 3, 1))
+    else:
+        net = nn.Sequential(nn.Linear(2, 8), nn.Tanh(), nn.Linear(8, 1))
+    for p in net.parameters():
+        p.data = p.data.astype(dtype)
+    return net
+
+
+# ---------------------------------------------------------------- spectral norm
+
+
+@pytest.mark.parametrize("layer", [lambda: nn.Linear(7, 5), lambda: nn.Conv2d(3, 4, 3),
+                                   lambda: nn.ConvTranspose2d(4, 3, 4, 2, 1)])
+def test_spectral_norm_makes_every_layer_sigma_one_after_twenty_steps(layer):
+    tg.manual_seed(1)
+    m = nn_utils.spectral_norm(layer())
+    x = tg.randn(2, *((7,) if isinstance(m, nn.Linear) else (m.weight_orig.shape[1 if
+                      type(m).__name__ == "Conv2d" else 0], 6, 6)))
+    for _ in range(20):
+        m(x)
+    w = m.weight.numpy()
+    matrix = (w if type(m).__name__ != "ConvTranspose2d" else np.swapaxes(w, 0, 1))
+    sigma = np.linalg.svd(matrix.reshape(matrix.shape[0], -1), compute_uv=False)[0]
+    assert abs(sigma - 1) < 0.02
+
+
+def test_spectral_norm_keys_eval_mode_and_removal():
+    m = nn_utils.spectral_norm(nn.Linear(4, 3))
+    assert list(m.state_dict()) == ["bias", "weight_orig", "weight_u", "weight_v"]
+    assert [n for n, _ in m.named_parameters()] == ["bias", "weight_orig"]
+    x = tg.randn(5, 4)
+    m.eval()
+    u = m.weight_u.numpy().copy()
+    m(x)
+    assert np.array_equal(m.weight_u.numpy(), u)  # eval mode: u is not updated
+    m.train()
+    m(x)
+    assert not np.array_equal(m.weight_u.numpy(), u)
+    with pytest.raises(ValueError, match="already spectrally normalized"):
+        nn_utils.spectral_norm(m)
+    w = m.weight.numpy()
+    nn_utils.remove_spectral_norm(m)
+    assert type(m) is nn.Linear and np.allclose(m.weight.numpy(), w)
+    assert list(m.state_dict()) == ["bias", "weight"]
+    with pytest.raises(ValueError, match="no weight matrix"):
+        nn_utils.spectral_norm(nn.BatchNorm1d(3))
+
+
+def test_spectral_norm_is_differentiable_in_the_weight():
+    m = nn_utils.spectral_norm(nn.Linear(3, 2))
+    for _ in range(5):
+        m(tg.randn(1, 3))  # let u and v settle
+    m.eval()
+    w0 = m.weight_orig.data.astype(np.float64)
+    m.weight_u.data = m.weight_u.data.astype(np.float64)
+    m.weight_v.data = m.weight_v.data.astype(np.float64)
+    x = tg.tensor(np.random.default_rng(0).standard_normal((4, 3)))
+
+    def f(w):
+        return _with_weight(m, 1, w, lambda: m(x))  # parameter 1 is weight_orig
+    assert m.parameters()[1] is m.weight_orig
+    assert gradcheck(f, w0)
+    assert gradgradcheck(f, w0)
+
+
+def test_spectral_norm_matches_pytorch_from_the_same_state():
+    torch = pytest.importorskip("torch")
+    for make, tmake in ((lambda: nn.Linear(6, 4), lambda: torch.nn.Linear(6, 4)),
+                        (lambda: nn.Conv2d(2, 3, 3, 1, 1), lambda: torch.nn.Conv2d(2, 3, 3, 1, 1)),
+                        (lambda: nn.ConvTranspose2d(3, 2, 4, 2, 1),
+                         lambda: torch.nn.ConvTranspose2d(3, 2, 4, 2, 1))):
+        m = nn_utils.spectral_norm(make())
+        for p in m.parameters() + m.buffers():
+            p.data = p.data.astype(np.float64)
+        t = torch.nn.utils.spectral_norm(tmake().double())
+        t.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in m.state_dict().items()})
+        shape = (3, 6) if isinstance(m, nn.Linear) else (2, m.weight_orig.shape[
+            1 if type(m).__name__ == "Conv2d" else 0], 5, 5)
+        x = np.random.default_rng(0).standard_normal(shape)
+        for mode in ("train", "train", "eval"):  # two updates of u, v, then a frozen one
+            getattr(m, mode)()
+            getattr(t, mode)()
+            ours, theirs = m(tg.tensor(x)).numpy(), t(torch.from_numpy(x)).detach().numpy()
+            np.testing.assert_allclose(ours, theirs, rtol=1e-6, atol=1e-9)
+        back = {k: v.numpy() for k, v in t.state_dict().items()}
+        m.load_state_dict(back)
+        np.testing.assert_array_equal(m.weight_u.numpy(), back["weight_u"])
+
+
+# ---------------------------------------------------------------- clipping and penalties
+
+
+def test_weight_clipping_clamps_in_place():
+    net = critic()
+    for p in net.parameters():
+        p.data *= 100
+    arrays = [p.data for p in net.parameters()]
+    nn_utils.clip_weights_(net.parameters(), 0.01)
+    assert all(p.data is a for p, a in zip(net.parameters(), arrays))
+    assert max(np.abs(p.numpy()).max() for p in net.parameters()) == pytest.approx(0.01)
+    with pytest.raises(ValueError, match="positive"):
+        nn_utils.clip_weights_(net.parameters(), 0)
+
+
+def _penalty_fns(D, fake_shape):
+    rng_value = np.random.default_rng(5).random((fake_shape[0],) + (1,) * (len(fake_shape) - 1))
+
+    class FixedRng:  # the same interpolation weights for tinygan and the check
+        def random(self, shape):
+            return rng_value
+    return {"wgan-gp": lambda r, f: penalties.gradient_penalty(D, r, f, 10.0, rng=FixedRng()),
+            "r1": lambda r, f: penalties.r1_penalty(D, r, 10.0),
+            "r2": lambda r, f: penalties.r2_penalty(D, f, 10.0)}, rng_value
+
+
+@pytest.mark.parametrize("conv", [False, True])
+def test_penalties_have_exact_first_and_second_derivatives(conv):
+    """Each penalty as a function of the critic's first weight (what a critic step
+    differentiates), against central differences, to second order. (The data are constants
+    to a penalty: it never sends a gradient back into G.)"""
+    D = critic(conv)
+    shape = (3, 1, 6, 6) if conv else (3, 2)
+    rng = np.random.default_rng(0)
+    real, fake = rng.standard_normal(shape), rng.standard_normal(shape)
+    fns, _ = _penalty_fns(D, shape)
+    w0 = D.parameters()[0].data.copy()
+    for name, fn in fns.items():
+        def penalty(w):
+            return _with_weight(D, 0, w, lambda: fn(tg.tensor(real), tg.tensor(fake)))
+        penalty.__name__ = name
+        assert gradcheck(penalty, w0)
+        assert gradgradcheck(penalty, w0)
+
+
+def _with_weight(D, index, w, compute):
+    """compute() with D's parameter `index` replaced by the tensor w (so w's graph is used)."""
+    holder, key = _locate(D, index)
+    old = getattr(holder, key)
+    setattr(holder, key, w)
+    try:
+        return compute()
+    finally:
+        setattr(holder, key, old)
+
+
+def _locate(D, index):
+    target = D.parameters()[index]
+    for m in D.modules():
+        for key, value in vars(m).items():
+            if value is target:
+                return m, key
+    raise LookupError(index)
+
+
+@pytest.mark.parametrize("conv", [False, True])
+def test_penalties_equal_pytorch_through_linear_and_conv_critics(conv):
+    torch = pytest.importorskip("torch")
+    D = critic(conv)
+    if conv:
+        tD = torch.nn.Sequential(torch.nn.Conv2d(1, 3, 3, 2, 1), torch.nn.LeakyReLU(0.2),
+                                 torch.nn.Flatten(), torch.nn.Linear(27, 1)).double()
+    else:
+        tD = torch.nn.Sequential(torch.nn.Linear(2, 8), torch.nn.Tanh(),
+                                 torch.nn.Linear(8, 1)).double()
+    tD.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in D.state_dict().items()})
+    shape = (4, 1, 6, 6) if conv else (4, 2)
+    rng = np.random.default_rng(0)
+    real, fake = rng.standard_normal(shape), rng.standard_normal(shape)
+    fns, a = _penalty_fns(D, shape)
+
+    def torch_penalty(name):
+        r, f = torch.from_numpy(real), torch.from_numpy(fake)
+        if name == "wgan-gp":
+            x = (torch.from_numpy(a) * r + (1 - torch.from_numpy(a)) * f).requires_grad_()
+        else:
+            x = (r if name == "r1" else f).clone().requires_grad_()
+        g, = torch.autograd.grad(tD(x).sum(), x, create_graph=True)
+        sq = (g * g).flatten(1).sum(1)
+        return (10 * ((sq + 1e-12).sqrt() - 1) ** 2).mean() if name == "wgan-gp" \
+            else 5 * sq.mean()
+
+    for name, fn in fns.items():
+        for p in D.parameters():
+            p.grad = None
+        tD.zero_grad()
+        ours = fn(tg.tensor(real), tg.tensor(fake))
+        ours.backward()
+        theirs = torch_penalty(name)
+        theirs.backward()
+        np.testing.assert_allclose(ours.item(), theirs.item(), rtol=1e-6)
+        for (k, p), tp in zip(D.named_parameters(), tD.parameters()):
+            # the last bias does not change an input gradient: PyTorch leaves its grad None
+            theirs_g = np.zeros(tp.shape) if tp.grad is None else tp.grad.numpy()
+            ours_g = np.zeros(p.shape) if p.grad is None else p.grad.numpy()
+            np.testing.assert_allclose(ours_g, theirs_g, rtol=1e-6, atol=1e-9,
+                                       err_msg=f"{name}: {k}")
+
+
+def test_the_norm_is_safe_at_zero_and_batch_norm_is_refused():
+    D = nn.Sequential(nn.Linear(2, 1, bias=False))
+    D[0].weight.data[...] = 0  # a constant critic: every input gradient is exactly 0
+    x = tg.randn(3, 2)
+    gp = penalties.gradient_penalty(D, x, x + 1)
+    gp.backward()
+    assert gp.item() == pytest.approx(10.0, rel=1e-5)  # (sqrt(eps) - 1)^2, eps = 1e-12
+    assert np.all(np.isfinite(D[0].weight.grad.numpy()))
+    with pytest.raises(ValueError, match="BatchNorm1d in training mode.*LayerNorm"):
+        penalties.gradient_penalty(nn.Sequential(nn.Linear(2, 4), nn.BatchNorm1d(4),
+                                                 nn.Linear(4, 1)), x, x)
+    with pytest.raises(ValueError, match="same shape"):
+        penalties.gradient_penalty(D, x, tg.randn(4, 2))
+
+
+def test_the_critic_schedule_and_clipping_hooks_in_a_trainer():
+    schedule = penalties.CriticSchedule()
+    assert [schedule.steps_at(i) for i in (0, 24, 25, 499, 500, 501)] == [100, 100, 5, 5, 100, 5]
+    tg.manual_seed(0)
+    G, D = nn.Sequential(nn.Linear(2, 2)), nn.Sequential(nn.Linear(2, 8), nn.Tanh(),
+                                                         nn.Linear(8, 1))
+    data = lambda m, rng: tg.tensor(rng.standard_normal((m, 2)).astype(np.float32) + 3)  # noqa
+    trainer = Trainer(G, D, Adam(G.parameters(), 1e-3), Adam(D.parameters(), 1e-2), data,
+                      normal_noise(2), batch_size=16, objective="wasserstein",
+                      hooks=[penalties.CriticSchedule(n_critic=2, warmup=1, warmup_steps=4),
+                             penalties.WeightClipping(0.05),
+                             penalties.GradientPenalty("r1", 1.0)])
+    trainer.fit(3)
+    assert max(np.abs(p.numpy()).max() for p in D.parameters()) <= 0.05 + 1e-7
+    assert trainer.k == 2
+    with pytest.raises(ValueError, match="kind must be one of"):
+        penalties.GradientPenalty("gp")

@@ -1,0 +1,134 @@
+"""Utilities that change a layer in place, as torch.nn.utils does: spectral normalization
+(Miyato, Kataoka, Koyama & Yoshida 2018, arXiv 1802.05957) and weight clipping (WGAN).
+
+    layer = nn.utils.spectral_norm(nn.Linear(784, 512))   # W / sigma(W) in every forward
+    nn.utils.clip_weights_(critic.parameters(), 0.01)     # WGAN's clamp, in place
+
+spectral_norm keeps PyTorch's layout: the trained weight becomes the parameter `weight_orig`,
+the power iteration's vectors the buffers `weight_u` (out) and `weight_v` (in*k*k), so a
+state_dict loads into `torch.nn.utils.spectral_norm` and back. `layer.weight` is then
+computed, W_orig / sigma with sigma = u^T W v: in training mode every forward first runs
+n_power_iterations steps of v <- W^T u / |W^T u|, u <- W v / |W v| (outside the graph, so only
+sigma's dependence on W is differentiated, as in the paper and PyTorch); in eval mode u and v
+stay as they are.
+"""
+from __future__ import annotations
+
+from .. import backend
+from ..tensor import Tensor, no_grad
+from .module import Module, Parameter
+
+__all__ = ["spectral_norm", "remove_spectral_norm", "clip_weights_"]
+
+_classes: dict = {}  # layer class -> its spectrally normalized subclass
+
+
+def _normalize(v, eps: float):
+    xp = backend.get_array_module(v)
+    return v / max(float(xp.linalg.norm(v)), eps)
+
+
+def _matrix(w: Tensor, dim: int) -> Tensor:
+    """The weight as a matrix with axis `dim` as its rows: (out, in*k*k) for Linear and Conv
+    (dim 0), (out, in*k*k) too for a transposed conv, whose weight is (in, out, k, k) (dim 1)."""
+    if dim != 0:
+        order = (dim,) + tuple(i for i in range(w.ndim) if i != dim)
+        w = w.transpose(*order)
+    return w.reshape(w.shape[0], -1)
+
+
+class _SpectralNorm:
+    """Mixed into a layer's class by spectral_norm: `weight` computed, u and v updated before
+    each training forward."""
+
+    @property
+    def weight(self) -> Tensor:
+        w = self.weight_orig
+        matrix = _matrix(w, self._sn_dim)
+        u = Tensor(self.weight_u.data.reshape(-1, 1))   # constants: sigma's gradient is through
+        v = Tensor(self.weight_v.data.reshape(-1, 1))   # W alone
+        sigma = (u * (matrix @ v)).sum()
+        return w / sigma
+
+    def _sn_power_iteration(self) -> None:
+        with no_grad():
+            matrix = _matrix(self.weight_orig, self._sn_dim).data
+            u, v = self.weight_u.data, self.weight_v.data
+            for _ in range(self._sn_iterations):
+                v = _normalize(matrix.T @ u, self._sn_eps)
+                u = _normalize(matrix @ v, self._sn_eps)
+            self.weight_u.data[...] = u
+            self.weight_v.data[...] = v
+
+    def forward(self, *args, **kwargs):
+        if self.training:
+            self._sn_power_iteration()
+        return super().forward(*args, **kwargs)
+
+
+def spectral_norm(module: Module, name: str = "weight", n_power_iterations: int = 1,
+                  eps: float = 1e-12, dim: int | None = None, rng=None) -> Module:
+    """Spectrally normalize `module`'s weight in place and return the module (as
+    torch.nn.utils.spectral_norm). dim: the weight's output axis (default 0; 1 for transposed
+    convolutions). u and v start as normalized N(0, 1) draws from `rng` (default: tinygan's
+    shared generator)."""
+    if not isinstance(module, Module):
+        raise TypeError(f"spectral_norm takes a Module (a Linear or Conv layer), got "
+                        f"{type(module).__name__}")
+    if name != "weight":
+        raise ValueError(f"spectral_norm: only name='weight' is supported, got {name!r}")
+    if isinstance(module, _SpectralNorm):
+        raise ValueError(f"spectral_norm: this {type(module).__name__} is already spectrally "
+                         "normalized; call remove_spectral_norm first")
+    w = vars(module).get("weight")
+    if not isinstance(w, Parameter) or w.ndim < 2:
+        raise ValueError(f"spectral_norm: {type(module).__name__} has no weight matrix (a "
+                         "Parameter with 2 or more axes named 'weight'); it works on Linear "
+                         "and Conv layers")
+    if not isinstance(n_power_iterations, int) or n_power_iterations < 1:
+        raise ValueError(f"spectral_norm: n_power_iterations must be an int >= 1, got "
+                         f"{n_power_iterations!r}")
+    if dim is None:
+        dim = 1 if type(module).__name__.startswith("ConvTranspose") else 0
+    from .. import creation
+    matrix = _matrix(w, dim).data
+    xp = backend.get_array_module(matrix)
+    gen = creation.generator(w.device) if rng is None else rng
+    u = _normalize(gen.standard_normal(matrix.shape[0]).astype(matrix.dtype), eps)
+    v = _normalize(gen.standard_normal(matrix.shape[1]).astype(matrix.dtype), eps)
+    del module.weight  # re-added below as weight_orig: the attribute order is PyTorch's keys'
+    module.weight_orig = Parameter(w.data)
+    module.weight_u = Tensor(xp.asarray(u))
+    module.weight_v = Tensor(xp.asarray(v))
+    module._sn_dim, module._sn_iterations, module._sn_eps = dim, n_power_iterations, eps
+    cls = type(module)
+    if cls not in _classes:
+        _classes[cls] = type(cls.__name__, (_SpectralNorm, cls), {"__module__": cls.__module__})
+    module.__class__ = _classes[cls]
+    return module
+
+
+def remove_spectral_norm(module: Module, name: str = "weight") -> Module:
+    """Undo spectral_norm: the current W / sigma becomes the plain parameter `weight` again."""
+    if not isinstance(module, _SpectralNorm):
+        raise ValueError(f"remove_spectral_norm: this {type(module).__name__} is not spectrally "
+                         "normalized")
+    with no_grad():
+        w = module.weight.data
+    for attr in ("weight_orig", "weight_u", "weight_v", "_sn_dim", "_sn_iterations", "_sn_eps"):
+        delattr(module, attr)
+    module.__class__ = type(module).__mro__[2]  # the layer's own class
+    module.weight = Parameter(w)
+    return module
+
+
+def clip_weights_(parameters, c: float) -> None:
+    """Clamp every parameter to [-c, c] in place (WGAN's Lipschitz constraint, Arjovsky et al.
+    2017, arXiv 1701.07875, Algorithm 1: c = 0.01)."""
+    if not c > 0:
+        raise ValueError(f"clip_weights_: c must be positive, got {c!r}")
+    if isinstance(parameters, Tensor):
+        parameters = [parameters]
+    for p in parameters:
+        xp = backend.get_array_module(p.data)
+        xp.clip(p.data, -c, c, out=p.data)
