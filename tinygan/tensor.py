@@ -111,8 +111,8 @@ class Tensor:
             g = grads.pop(id(leaf), None)  # pop: each gradient is freed once it is stored
             if g is not None and leaf.grad is None:
                 leaf.grad = _connected(g, leaf) if create_graph else _owned(g, taken)
-            elif g is not None:
-                leaf.grad = _accumulate(leaf.grad, g, create_graph, in_place=True)
+            elif g is not None:  # into .grad's own buffer, as PyTorch accumulates
+                leaf.grad = _accumulated(leaf.grad, g, create_graph)
 
     # --- operators (sub and neg are compositions: a - b = a + (-1)*b, exactly)
     def __add__(self, o): return Add()(self, _lift(o, self))
@@ -275,7 +275,6 @@ def _backprop(outputs, grad_outputs, create_graph, keep=()):
     reverse topological order and apply the chain rule. Returns ({id: grad}, {id: leaf});
     gradients of non-leaf tensors are dropped once used unless listed in `keep`."""
     grads = _seed_gradients(outputs, grad_outputs)
-    summed = set()  # ids whose gradient is a sum this walk made (an array no one else holds)
     keep = {id(t) for t in keep}
     leaves = {id(t): t for t in outputs if t.creator is None}  # a leaf output gets its seed
     with _set_grad_enabled(create_graph):
@@ -293,25 +292,17 @@ def _backprop(outputs, grad_outputs, create_graph, keep=()):
                                        f"shape {gx.shape} for an input of shape {t.shape}")
                 if t.creator is None:
                     leaves[id(t)] = t
-                if id(t) not in grads:
-                    grads[id(t)] = gx
-                else:  # the first sum is a fresh array of ours; later ones add into it
-                    grads[id(t)] = _accumulate(grads[id(t)], gx, create_graph,
-                                               in_place=id(t) in summed)
-                    summed.add(id(t))
+                grads[id(t)] = grads[id(t)] + gx if id(t) in grads else gx
     return grads, leaves
 
 
-def _accumulate(total: Tensor, g: Tensor, create_graph: bool, in_place: bool) -> Tensor:
-    """total + g. With create_graph, a differentiable Add; otherwise on raw arrays, into
-    total's own buffer when in_place (as PyTorch accumulates .grad) and the sum fits it."""
-    if create_graph or total.requires_grad or g.requires_grad:
+def _accumulated(total: Tensor, g: Tensor, create_graph: bool) -> Tensor:
+    """total + g, into total's buffer where it can be (no graph wanted, same shape and dtype)"""
+    if create_graph or total.requires_grad or g.requires_grad or total.shape != g.shape \
+            or total.dtype != g.dtype or not total.data.flags.writeable:
         return total + g
-    a, b = total.data, g.data
-    if in_place and a.shape == b.shape and a.dtype == b.dtype and a.flags.writeable:
-        a += b
-        return total
-    return Tensor(a + b)
+    total.data += g.data
+    return total
 
 
 def _owned(g: Tensor, taken: set) -> Tensor:
