@@ -20,8 +20,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import backend, init, nn
+from ..nn import utils as nn_utils
 from ..data import toy
-from ..gan import remedies
+from ..gan import penalties, remedies
 from ..gan.hooks import EMA, LinearDecay
 from ..gan.models import Scale, ToyDiscriminator, mlp
 from ..gan.trainer import Trainer, normal_noise
@@ -33,6 +34,14 @@ from .base import Experiment, ExperimentConfig, param
 DATASETS = ("ring", "grid")
 METHODS = ("vanilla", "minibatch_discrimination", "feature_matching", "packing", "unrolled",
            "label_smoothing", "historical_averaging", "instance_noise")
+#: the critics of lesson 10: D becomes a Lipschitz critic, each kept to its one ingredient on
+#: the protocol's shared recipe (networks, Adam and its decay, k = d_steps, the EMA generator):
+#: WGAN clips the critic's weights to +-clip_value (Arjovsky et al. 2017, arXiv 1701.07875),
+#: WGAN-GP adds gp_weight * (|grad D(x_hat)| - 1)^2 (Gulrajani et al. 2017, arXiv 1704.00028),
+#: SN-GAN normalizes every critic layer by its spectral norm and uses the hinge loss (Miyato et
+#: al. 2018, arXiv 1802.05957). The papers' own optimizers (RMSprop 5e-5; Adam 1e-4 with betas
+#: (0, 0.9) and 5 critic steps) are settings away: lr_d, betas, d_steps.
+CRITICS = ("wgan", "wgan_gp", "sn_gan")
 
 
 @dataclass(frozen=True)
@@ -41,7 +50,8 @@ class Toy2DConfig(ExperimentConfig):
     are the short protocol of benchmarks/reproduce_mode_collapse.py."""
     dataset: str = param("ring", "which mixture", DATASETS, cli=False)
     steps: int = param(3000, "training iterations (Algorithm 1)", minimum=1)
-    method: str = param("vanilla", "plain Algorithm 1 or a mode-collapse remedy", METHODS)
+    method: str = param("vanilla", "plain Algorithm 1, a mode-collapse remedy or a critic",
+                        METHODS + CRITICS)
     batch_size: int = param(256, "m: samples per discriminator and generator step", minimum=1)
     d_steps: int = param(1, "k: discriminator steps per generator step", minimum=1)
     hidden: int = param(128, "width of both MLPs", minimum=1)
@@ -77,6 +87,9 @@ class Toy2DConfig(ExperimentConfig):
     noise_std: float = param(0.1, "instance noise, in units of the data's spread", minimum=0)
     noise_anneal_frac: float = param(0.5, "instance noise: annealed to 0 over this fraction "
                                           "of the run", minimum=0)
+    clip_value: float = param(0.01, "wgan: the critic's weights are clamped to +-clip_value",
+                              minimum=1e-12)
+    gp_weight: float = param(10.0, "wgan_gp: lambda of the gradient penalty", minimum=0)
 
     def __post_init__(self):
         super().__post_init__()
@@ -145,6 +158,17 @@ def build(config: Toy2DConfig, device=None) -> Experiment:
     elif method == "historical_averaging":
         hooks += [remedies.HistoricalAverage(D_core.parameters(), config.hist_weight),
                   remedies.HistoricalAverage(G.parameters(), config.hist_weight, "generator")]
+    elif method == "wgan":
+        objective = "wasserstein"
+        hooks.append(penalties.WeightClipping(config.clip_value))
+    elif method == "wgan_gp":
+        objective = "wasserstein"
+        hooks.append(penalties.GradientPenalty("wgan-gp", config.gp_weight))
+    elif method == "sn_gan":
+        objective = "hinge"
+        for layer in D_core.modules():
+            if isinstance(layer, nn.Linear):
+                nn_utils.spectral_norm(layer, rng=backend.rng([config.seed, 6], device))
     elif method == "instance_noise":
         anneal = max(1, int(config.noise_anneal_frac * config.steps))
         D = remedies.InstanceNoise(D_core, config.noise_std * data_scale(config.dataset),

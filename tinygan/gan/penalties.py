@@ -58,9 +58,12 @@ def _as_input(x) -> Tensor:
     return Tensor(data, requires_grad=True)
 
 
-def gradient_penalty(D, real, fake, weight: float = 10.0, rng=None, eps: float = 1e-12):
+def gradient_penalty(D, real, fake, weight: float = 10.0, rng=None, eps: float = 1e-12,
+                     one_sided: bool = False):
     """WGAN-GP's λ E[(‖∇D(x̂)‖ - 1)²] on per-sample interpolates between real and fake
-    (one a ~ U(0, 1) per sample, from `rng`, a NumPy/CuPy Generator; default: a fresh one)."""
+    (one a ~ U(0, 1) per sample, from `rng`, a NumPy/CuPy Generator; default: a fresh one).
+    one_sided: λ E[max(0, ‖∇D(x̂)‖ - 1)²], which only punishes slopes above 1 (the variant
+    Gulrajani et al. mention; it has no barrier at slope 0, see lesson 10)."""
     check_per_sample(D)
     r = real.data if isinstance(real, Tensor) else real
     f = fake.data if isinstance(fake, Tensor) else fake
@@ -70,8 +73,10 @@ def gradient_penalty(D, real, fake, weight: float = 10.0, rng=None, eps: float =
     rng = backend.rng(None, backend.device_of(r)) if rng is None else rng
     a = rng.random((r.shape[0],) + (1,) * (r.ndim - 1)).astype(r.dtype)
     x_hat = _as_input(a * r + (1 - a) * f)
-    norms = _sample_norms(_input_gradient(D, x_hat), eps)
-    return weight * ((norms - 1.0) ** 2).mean()
+    excess = _sample_norms(_input_gradient(D, x_hat), eps) - 1.0
+    if one_sided:
+        excess = excess.relu()
+    return weight * (excess ** 2).mean()
 
 
 def _squared_norms(g: Tensor) -> Tensor:
