@@ -74,7 +74,7 @@ def test_config_checks_its_names():
     with pytest.raises(ValueError, match="dataset must be one of"):
         Toy2DConfig(dataset="spiral")
     with pytest.raises(ValueError, match="method must be one of"):
-        Toy2DConfig(method="wgan")
+        Toy2DConfig(method="wgan-gp")  # the critics are wgan, wgan_gp, sn_gan
     with pytest.raises(ValueError, match="multiple of pack"):
         Toy2DConfig(method="packing", batch_size=9, pack=2, pack_batch=False)
 
