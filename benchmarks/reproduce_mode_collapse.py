@@ -85,8 +85,9 @@ def parse_args(argv=None):
     parser.add_argument("--seeds", type=int, default=10, help="seeds 0..N-1 (default 10)")
     parser.add_argument("--first-seed", type=int, default=0)
     parser.add_argument("--methods", nargs="+", default=list(toy2d.METHODS),
-                        choices=list(toy2d.METHODS), metavar="METHOD",
-                        help=f"any of {', '.join(toy2d.METHODS)} (default all)")
+                        choices=list(toy2d.METHODS + toy2d.CRITICS), metavar="METHOD",
+                        help=f"any of {', '.join(toy2d.METHODS + toy2d.CRITICS)} (default "
+                             "the remedies; the critics of lesson 10 on request)")
     parser.add_argument("--datasets", nargs="+", default=list(toy2d.DATASETS),
                         choices=list(toy2d.DATASETS))
     parser.add_argument("--steps", type=int, help="iterations per run (overrides the protocol)")
