@@ -269,10 +269,12 @@ def memory_in_subprocess(bench_file, case_name: str, framework: str, threads: in
 
 def machine_info(threads: dict) -> dict:
     import numpy as np
+
+    from tinygan.backend import cpu_name
+    from tinygan.sweep import default_workers
     info = {"python": platform.python_version(), "numpy": np.__version__,
-            "machine": platform.machine(), "processor": _cpu_name(),
-            "cpus_available": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-            else os.cpu_count(),
+            "machine": platform.machine(), "processor": cpu_name(),
+            "cpus_available": default_workers(),
             "threads": threads}
     try:
         import torch
@@ -284,17 +286,6 @@ def machine_info(threads: dict) -> dict:
     except OSError:
         pass
     return info
-
-
-def _cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            match = re.search(r"model name\s*:\s*(.+)", f.read())
-        if match:
-            return match.group(1).strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def _fmt(value, spec=".2f", suffix=""):

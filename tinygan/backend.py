@@ -258,3 +258,17 @@ def blas_threads(n: int | None = None) -> int | None:
             _openblas_call(lib, "set_num_threads", ctypes.c_int(n))
         count = _openblas_call(lib, "get_num_threads")
     return count
+
+
+def cpu_name() -> str:
+    """The CPU's model name (Linux's /proc/cpuinfo; elsewhere what platform reports), for the
+    machine line of benchmark and sweep results."""
+    import platform
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown"

@@ -292,13 +292,9 @@ def run(jobs, out, task=train, executor=None, workers: int | None = None, table=
 
 def machine() -> str:
     """The machine a sweep starts on, in words (CPU model, cores, load)."""
-    model = platform.processor() or platform.machine()
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
+    from .backend import cpu_name
+
     load = f", load average {os.getloadavg()[0]:.1f} at start" if hasattr(os, "getloadavg") else ""
-    return f"{model}, {default_workers()} CPUs{load}"
+    return f"{cpu_name()}, {default_workers()} CPUs{load}"
 
 

@@ -38,10 +38,9 @@ def check_per_sample(D, what: str = "a gradient penalty") -> None:
                 "(WGAN-GP, section 4 of arXiv 1704.00028)")
 
 
-def _sample_norms(g: Tensor, eps: float) -> Tensor:
-    """sqrt(sum of g² over every axis but the first + eps): one norm per sample."""
-    axes = tuple(range(1, g.ndim))
-    return ((g * g).sum(axis=axes) + eps).sqrt()
+def _squared_norms(g: Tensor) -> Tensor:
+    """sum of g² over every axis but the first: one squared norm per sample."""
+    return (g * g).sum(axis=tuple(range(1, g.ndim)))
 
 
 def _input_gradient(D, x: Tensor) -> Tensor:
@@ -73,27 +72,27 @@ def gradient_penalty(D, real, fake, weight: float = 10.0, rng=None, eps: float =
     rng = backend.rng(None, backend.device_of(r)) if rng is None else rng
     a = rng.random((r.shape[0],) + (1,) * (r.ndim - 1)).astype(r.dtype)
     x_hat = _as_input(a * r + (1 - a) * f)
-    excess = _sample_norms(_input_gradient(D, x_hat), eps) - 1.0
+    excess = (_squared_norms(_input_gradient(D, x_hat)) + eps).sqrt() - 1.0
     if one_sided:
         excess = excess.relu()
     return weight * (excess ** 2).mean()
 
 
-def _squared_norms(g: Tensor) -> Tensor:
-    """sum of g² over every axis but the first (no square root, so no eps is needed)."""
-    return (g * g).sum(axis=tuple(range(1, g.ndim)))
+def _at_samples(D, x, weight: float, what: str):
+    """γ/2 E[‖∇D(x)‖²] at the samples x: R1 at real data, R2 at fakes (no square root, so no
+    eps is needed)."""
+    check_per_sample(D, what)
+    return 0.5 * weight * _squared_norms(_input_gradient(D, _as_input(x))).mean()
 
 
 def r1_penalty(D, real, weight: float = 10.0):
     """R1: γ/2 E[‖∇D(x)‖²] at real data x."""
-    check_per_sample(D, "the R1 penalty")
-    return 0.5 * weight * _squared_norms(_input_gradient(D, _as_input(real))).mean()
+    return _at_samples(D, real, weight, "the R1 penalty")
 
 
 def r2_penalty(D, fake, weight: float = 10.0):
     """R2: γ/2 E[‖∇D(x)‖²] at generated samples x."""
-    check_per_sample(D, "the R2 penalty")
-    return 0.5 * weight * _squared_norms(_input_gradient(D, _as_input(fake))).mean()
+    return _at_samples(D, fake, weight, "the R2 penalty")
 
 
 # ---------------------------------------------------------------- in a Trainer

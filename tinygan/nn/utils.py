@@ -24,8 +24,9 @@ _classes: dict = {}  # layer class -> its spectrally normalized subclass
 
 
 def _normalize(v, eps: float):
+    """v / max(|v|, eps), left on its device (no host sync inside a training forward)."""
     xp = backend.get_array_module(v)
-    return v / max(float(xp.linalg.norm(v)), eps)
+    return v / xp.maximum(xp.linalg.norm(v), eps)
 
 
 def _matrix(w: Tensor, dim: int) -> Tensor:
