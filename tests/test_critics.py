@@ -289,3 +289,102 @@ def test_the_critics_run_through_the_mode_collapse_experiment(method):
         assert all("weight_orig" in dict(m.named_parameters()) for m in D.modules()
                    if isinstance(m, nn.Linear))
     assert exp.evaluate()["num_modes"] == 25
+
+
+# ---------------------------------------------------------------- the Dirac-GAN as a critic
+
+
+def test_the_dirac_wgan_circles_and_wgan_gp_rests_away_from_the_data():
+    from tinygan import games
+    wgan = games.dirac_gan(loss="wasserstein")
+    eig = np.linalg.eigvals(games.field_jacobian(wgan, 0.0, 0.0))
+    np.testing.assert_allclose(sorted(eig.imag), [-1.0, 1.0], atol=1e-12)  # a pure rotation
+    np.testing.assert_allclose(eig.real, 0.0, atol=1e-12)
+    tr = games.play(wgan, 1.0, 0.5, "alternating", lr=0.1, steps=2000, clip_y=1.0)
+    assert np.all(np.abs(tr[:, 1]) <= 1.0) and games.distance(tr)[-1] > 0.9  # never settles
+    # for psi > 0 the WGAN-GP field is linear, eigenvalues -lam +- sqrt(lam^2 - 1), and flows
+    # to its own fixed point (theta, psi) = (-2 lam, 0), on the penalty's kink (psi < 0 mirrors
+    # it): with lam >= 1 the iterates rest there, 2 lam from the data; with lam < 1 they spiral
+    # across the kink into a cycle
+    np.testing.assert_allclose(games.field_jacobian(games.dirac_gan(
+        loss="wasserstein", gp_weight=0.5), 0.3, 0.2), [[0, -1], [1, -1.0]])
+    rest = games.play(games.dirac_gan(loss="wasserstein", gp_weight=1.0), 1.0, 1.0, lr=0.05,
+                      steps=3000)
+    np.testing.assert_allclose(rest[-1], [-2.0, 0.0], atol=1e-6)
+    cycle = games.play(games.dirac_gan(loss="wasserstein", gp_weight=0.5), 1.0, 1.0, lr=0.05,
+                       steps=6000)[-1000:]
+    assert np.ptp(cycle[:, 0]) > 2.0 and np.ptp(cycle[:, 1]) > 2.0
+    r1 = games.play(games.dirac_gan(gamma=1.0), 1.0, 1.0, "simultaneous", lr=0.1, steps=2000)
+    assert games.distance(r1)[-1] < 1e-3
+    with pytest.raises(ValueError, match="loss must be"):
+        games.dirac_gan(loss="hinge")
+    with pytest.raises(ValueError, match="clip_y"):
+        games.play(wgan, 1.0, 1.0, clip_y=0.0)
+
+
+# ---------------------------------------------------------------- differentiable augmentation
+
+
+def test_translation_and_cutout_move_and_mask_pixels_and_their_gradients():
+    from tinygan.gan.augment import DiffAugment, cutout, translate
+    x = np.arange(2 * 1 * 6 * 5, dtype=np.float64).reshape(2, 1, 6, 5) + 1
+    rng = np.random.default_rng(3)
+    y = translate(tg.tensor(x), 0.34, np.random.default_rng(3)).numpy()
+    dy, dx = rng.integers(-2, 3, (2, 1, 1, 1)), rng.integers(-2, 3, (2, 1, 1, 1))
+    for n in range(2):  # the image moved by (dy, dx), zeros shifted in
+        want = np.zeros((6, 5))
+        a, b = int(dy[n].item()), int(dx[n].item())
+        src = x[n, 0, max(0, -a):6 - max(0, a), max(0, -b):5 - max(0, b)]
+        want[max(0, a):max(0, a) + src.shape[0], max(0, b):max(0, b) + src.shape[1]] = src
+        np.testing.assert_array_equal(y[n, 0], want)
+    z = cutout(tg.tensor(np.ones((64, 2, 8, 8))), 0.5, np.random.default_rng(0)).numpy()
+    holes = (z == 0).sum(axis=(2, 3))
+    assert np.all(holes[:, 0] == holes[:, 1]) and holes.max() == 16 and holes.min() >= 4
+    for f in (lambda t: translate(t, 0.34, np.random.default_rng(5)),
+              lambda t: cutout(t, 0.5, np.random.default_rng(5))):
+        gradcheck(f, x)
+        gradgradcheck(lambda t: f(t) ** 2, x)
+    D = DiffAugment(nn.Sequential(nn.Flatten(), nn.Linear(30, 1)), seed=0)
+    xt = tg.tensor(x.astype(np.float32))
+    assert not np.allclose(D(xt).numpy(), D(xt).numpy())          # a fresh draw each call
+    D.eval()
+    np.testing.assert_array_equal(D(xt).numpy(), D.discriminator(xt).numpy())
+    with pytest.raises(ValueError, match="unknown policy"):
+        DiffAugment(D.discriminator, policy=("color",))
+    with pytest.raises(ValueError, match=r"images \(N, C, H, W\)"):
+        translate(tg.tensor(np.ones((2, 3))), 0.1, rng)
+
+
+# ---------------------------------------------------------------- the digit critics
+
+
+@pytest.mark.parametrize("name,changes", [("dcgan-sn", {"width": 8, "diffaug": True}),
+                                          ("dcgan-gp", {"width": 8})])
+def test_the_digit_critics_train_and_resume_exactly(tmp_path, name, changes):
+    from tinygan import experiments, runs
+    exp = experiments.build(name, eval_samples=0, data_dir=str(tmp_path / "none"),
+                            batch_size=8, log_every=1, **changes)
+    assert not any(type(m).__name__ == "BatchNorm2d" for m in exp.parts["discriminator"]
+                   .modules())
+    exp.trainer.fit(2)
+    path = tmp_path / "ck.npz"
+    runs.save_checkpoint(path, exp, [])
+    exp.trainer.fit(2)
+    again, _ = runs.load_checkpoint(path)
+    again.trainer.fit(2)
+    for a, b in zip(exp.generator.parameters(), again.generator.parameters()):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    d = exp.trainer.history["d_loss"]
+    assert d and np.all(np.isfinite(d))
+
+
+def test_a_penalty_on_a_batch_norm_dcgan_and_bad_digit_settings_are_refused(tmp_path):
+    from tinygan import experiments
+    exp = experiments.build("dcgan", gp_weight=10.0, width=8, batch_size=4, eval_samples=0,
+                            data_dir=str(tmp_path / "none"))
+    with pytest.raises(ValueError, match="BatchNorm2d in training mode"):
+        exp.trainer.fit(1)
+    with pytest.raises(ValueError, match="width and d_norm shape the DCGAN only"):
+        experiments.build("mnist-mlp", width=32)
+    with pytest.raises(ValueError, match="d_norm"):
+        experiments.build("dcgan", d_norm="group")

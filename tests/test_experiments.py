@@ -18,10 +18,13 @@ TINY = {"toy1d": dict(steps=4, batch_size=16, hidden=8, snapshot_every=2),
         "grid": dict(steps=4, batch_size=16, hidden=8, eval_samples=100, snapshot_every=2),
         "mnist-mlp": dict(steps=3, batch_size=8, eval_samples=0),
         "dcgan": dict(steps=2, batch_size=4, eval_samples=0),
-        "cgan": dict(steps=3, batch_size=8, eval_samples=0)}
+        "cgan": dict(steps=3, batch_size=8, eval_samples=0),
+        "dcgan-sn": dict(steps=2, batch_size=4, eval_samples=0, width=8),
+        "dcgan-gp": dict(steps=2, batch_size=4, eval_samples=0, width=8, d_steps=2)}
 SHAPES = {"toy1d": {"points": (5, 1)}, "ring": {"points": (5, 2)}, "grid": {"points": (5, 2)},
           "mnist-mlp": {"images": (5, 1, 28, 28)}, "dcgan": {"images": (5, 1, 28, 28)},
-          "cgan": {"images": (5, 1, 28, 28), "labels": (5,)}}
+          "cgan": {"images": (5, 1, 28, 28), "labels": (5,)},
+          "dcgan-sn": {"images": (5, 1, 28, 28)}, "dcgan-gp": {"images": (5, 1, 28, 28)}}
 
 
 @pytest.fixture(autouse=True)
@@ -33,7 +36,8 @@ def synthetic_digits_only(monkeypatch):
 
 
 def test_the_registry_names_the_experiments():
-    assert list(experiments.REGISTRY) == ["toy1d", "ring", "grid", "mnist-mlp", "dcgan", "cgan"]
+    assert list(experiments.REGISTRY) == ["toy1d", "ring", "grid", "mnist-mlp", "dcgan", "cgan",
+                                          "dcgan-sn", "dcgan-gp"]
     for spec in experiments.REGISTRY.values():
         assert spec.summary and "\n" not in spec.summary
         assert dataclasses.is_dataclass(spec.config) and spec.config.__dataclass_params__.frozen

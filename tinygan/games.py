@@ -22,7 +22,8 @@ higher-order gradients, `field_jacobian` does the same for the vector field v = 
 `spectral_radius` tells whether the linearised iteration grows (> 1), orbits (= 1) or shrinks.
 
 The Dirac-GAN of Mescheder, Geiger and Nowozin (2018, "Which Training Methods for GANs do
-actually Converge?", ICML) is `dirac_gan`, with an R1 gradient penalty and instance noise.
+actually Converge?", ICML) is `dirac_gan`, with an R1 gradient penalty and instance noise,
+and as the WGAN critic's game (weight clipping through play's clip_y, or WGAN-GP's penalty).
 """
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ import numpy as np
 
 from . import backend
 from .creation import tensor, zeros_like
-from .functional import log_sigmoid
+from .functional import clip, log_sigmoid
 from .ops import concatenate
 from .tensor import Tensor, grad
 
@@ -57,13 +58,22 @@ def xy(x: Tensor, y: Tensor) -> Tensor:
     return (x * y).sum()
 
 
-def dirac_gan(gamma: float = 0.0, noise_std: float = 0.0, nodes: int = 16):
+def dirac_gan(gamma: float = 0.0, noise_std: float = 0.0, nodes: int = 16,
+              loss: str = "gan", gp_weight: float = 0.0, eps: float = 1e-12):
     """V(θ, ψ) of the Dirac-GAN: data at 0, generator θ, discriminator D(x) = ψ x, and
     f(t) = -log(1 + e^-t) (Mescheder et al. 2018, eq. 1 and section 2.2):
         V = E f(D(θ + ε)) + E f(-D(ε')) - (γ/2) E ‖∇x D(ε')‖²,   ε, ε' ~ N(0, noise_std²).
     Without noise V = f(ψθ) + f(0). The R1 penalty is differentiated through the engine
     (create_graph=True); it only depends on ψ, so the game stays zero-sum. The expectations over
-    instance noise use Gauss-Hermite quadrature with `nodes` points, so V is deterministic."""
+    instance noise use Gauss-Hermite quadrature with `nodes` points, so V is deterministic.
+    loss="wasserstein": f(t) = t, the WGAN critic's game V = E D(θ + ε) - E D(ε'); gp_weight λ
+    subtracts WGAN-GP's λ (sqrt(‖∇x D(x̂)‖² + eps) - 1)² at the interpolate x̂ = θ/2 (D is
+    linear, so every interpolate has the same slope ψ). WGAN's clipping is play(clip_y=c)."""
+    if loss not in ("gan", "wasserstein"):
+        raise ValueError(f"dirac_gan: loss must be 'gan' or 'wasserstein', got {loss!r}")
+    if not (math.isfinite(gp_weight) and gp_weight >= 0):
+        raise ValueError(f"dirac_gan: gp_weight must be a finite number >= 0, got {gp_weight}")
+    f = log_sigmoid if loss == "gan" else (lambda t: t)
     if not (math.isfinite(gamma) and gamma >= 0):
         raise ValueError(f"dirac_gan: gamma (R1 weight) must be a finite number >= 0, got {gamma}")
     if not (math.isfinite(noise_std) and noise_std >= 0):
@@ -81,11 +91,16 @@ def dirac_gan(gamma: float = 0.0, noise_std: float = 0.0, nodes: int = 16):
         fake = theta + eps                                      # (nodes,) generated samples
         real = Tensor(xp.asarray(points, dtype=theta.dtype), requires_grad=gamma > 0)
         d_real = psi * real
-        v = (w * log_sigmoid(psi * fake)).sum() + (w * log_sigmoid(-d_real)).sum()
+        v = (w * f(psi * fake)).sum() + (w * f(-d_real)).sum()
         if gamma > 0:
             # R1: the discriminator's input gradient on real data, itself differentiable in ψ
             g, = grad(d_real.sum(), [real], create_graph=True)
             v = v - 0.5 * gamma * (w * g * g).sum()
+        if gp_weight > 0:
+            # WGAN-GP: the slope at an interpolate, taken by the engine like R1's
+            x_hat = Tensor((0.5 * theta).detach().data, requires_grad=True)
+            g, = grad((psi * x_hat).sum(), [x_hat], create_graph=True)
+            v = v - gp_weight * ((g * g + eps).sqrt() - 1.0) ** 2
         return v
 
     return value
@@ -221,12 +236,15 @@ def _flat(tensors):
 
 
 def play(V, x0, y0, method: str = "simultaneous", lr: float = 0.1, steps: int = 1000,
-         **options) -> np.ndarray:
+         clip_y: float | None = None, **options) -> np.ndarray:
     """Run `steps` updates of `method` from (x0, y0). Returns the trajectory as a NumPy array of
-    shape (steps + 1, x.size + y.size): row t is the state after t steps, x then y flattened."""
+    shape (steps + 1, x.size + y.size): row t is the state after t steps, x then y flattened.
+    clip_y: clamp y to [-clip_y, clip_y] after every step (WGAN's weight clipping)."""
     opts = _check(method, lr, options)
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
         raise ValueError(f"steps must be an integer >= 0, got {steps!r}")
+    if clip_y is not None and not (math.isfinite(clip_y) and clip_y > 0):
+        raise ValueError(f"clip_y must be a finite number > 0 (or None), got {clip_y!r}")
     x = _as_tensor(x0).detach()
     y = _as_tensor(y0, like=x).detach()
     if x.device != y.device:
@@ -236,6 +254,8 @@ def play(V, x0, y0, method: str = "simultaneous", lr: float = 0.1, steps: int = 
     rows = [_flat([x, y]).data]
     for _ in range(steps):
         x, y, memory = _step(V, x, y, memory, method, lr, opts, graph=False)
+        if clip_y is not None:
+            y = clip(y, -clip_y, clip_y).detach()
         rows.append(_flat([x, y]).data)
     return backend.to_numpy(xp.stack(rows))
 

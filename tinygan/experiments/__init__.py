@@ -58,6 +58,8 @@ REGISTRY = {spec.name: spec for spec in (
     Spec("mnist-mlp", digits, digits.DigitsConfig),
     Spec("dcgan", digits, digits.DCGANConfig),
     Spec("cgan", digits, digits.CGANConfig),
+    Spec("dcgan-sn", digits, digits.DCGANSNConfig),
+    Spec("dcgan-gp", digits, digits.DCGANGPConfig),
 )}
 
 

@@ -21,10 +21,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import backend
+from .. import backend, nn
 from ..creation import manual_seed
 from ..data.digits import load_digits, sampler, synthetic_digits
-from ..gan import models
+from ..gan import models, penalties
+from ..gan.augment import AugmentState, DiffAugment
+from ..nn import utils as nn_utils
 from ..gan.hooks import EMA, noise_inputs
 from ..gan.trainer import Trainer, normal_noise
 from ..optim import Adam
@@ -49,6 +51,30 @@ class DigitsConfig(ExperimentConfig):
                                     "(0: skip the scoring)", minimum=0)
     data_dir: str = param("", "folder with MNIST's t10k files (default: $TINYGAN_DATA_DIR or "
                               "the cache; synthetic digits when absent)")
+    # --- the critics of lesson 10 (and what helps a small-data GAN), each off by default
+    objective: str = param("nonsaturating", "the losses of D and G (tinygan.gan.losses)",
+                           ("nonsaturating", "hinge", "wasserstein"))
+    d_steps: int = param(1, "k: D (critic) steps per G step", minimum=1)
+    lr_d: float | None = param(None, "D's learning rate (none: lr)")
+    spectral_norm: bool = param(False, "spectral normalization of every D layer (Miyato et "
+                                       "al. 2018, arXiv 1802.05957)")
+    gp_weight: float = param(0.0, "WGAN-GP's gradient penalty weight lambda (0: none)",
+                             minimum=0)
+    diffaug: bool = param(False, "differentiable translation + cutout of every image D sees "
+                                 "(Zhao et al. 2020, arXiv 2006.10738)")
+    width: int = param(64, "dcgan: channels of the DCGAN's narrow layers (2x in the wide)",
+                       minimum=1)
+    d_norm: str = param("batch", "dcgan: what follows D's second convolution",
+                        models.D_NORMS)
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.model != "dcgan" and (self.width != 64 or self.d_norm != "batch"):
+            raise ValueError(f"width and d_norm shape the DCGAN only; the {self.model} model "
+                             "has its own fixed layers")
+        if self.model == "cgan" and (self.diffaug or self.gp_weight):
+            raise ValueError("the conditional GAN's D sees [image | label] rows: diffaug and "
+                             "the gradient penalty are for the unconditional models")
 
 
 @dataclass(frozen=True)
@@ -60,6 +86,33 @@ class DCGANConfig(DigitsConfig):
 
 
 @dataclass(frozen=True)
+class DCGANSNConfig(DCGANConfig):
+    """DCGAN with a spectrally normalized critic and the hinge loss (SN-GAN, Miyato et al.
+    2018, arXiv 1802.05957; no batch norm in D)"""
+    objective: str = param("hinge", "the losses of D and G (tinygan.gan.losses)",
+                           ("nonsaturating", "hinge", "wasserstein"))
+    spectral_norm: bool = param(True, "spectral normalization of every D layer (Miyato et "
+                                      "al. 2018, arXiv 1802.05957)")
+    d_norm: str = param("none", "dcgan: what follows D's second convolution", models.D_NORMS)
+    lr: float = param(2e-4, "Adam learning rate of both networks", minimum=0)
+
+
+@dataclass(frozen=True)
+class DCGANGPConfig(DCGANConfig):
+    """DCGAN as a WGAN-GP critic (Gulrajani et al. 2017, arXiv 1704.00028, Algorithm 1:
+    lambda 10, 5 critic steps, Adam 1e-4 with betas (0.5, 0.9) as their image models; no batch
+    norm in D)"""
+    objective: str = param("wasserstein", "the losses of D and G (tinygan.gan.losses)",
+                           ("nonsaturating", "hinge", "wasserstein"))
+    gp_weight: float = param(10.0, "WGAN-GP's gradient penalty weight lambda (0: none)",
+                             minimum=0)
+    d_steps: int = param(5, "k: D (critic) steps per G step", minimum=1)
+    d_norm: str = param("none", "dcgan: what follows D's second convolution", models.D_NORMS)
+    lr: float = param(1e-4, "Adam learning rate of both networks", minimum=0)
+    betas: tuple[float, float] = param((0.5, 0.9), "Adam's betas for both networks")
+
+
+@dataclass(frozen=True)
 class CGANConfig(DigitsConfig):
     """conditional GAN on MNIST: ask for a digit (metrics include label accuracy)"""
     model: str = param("cgan", "which digit GAN", MODELS, cli=False)
@@ -68,13 +121,14 @@ class CGANConfig(DigitsConfig):
 # ---------------------------------------------------------------- building
 
 
-def build_models(model: str, seed: int = 0):
-    """(G, D) for "mlp", "dcgan" or "cgan", initialised from `seed`."""
+def build_models(model: str, seed: int = 0, width: int = 64, d_norm: str = "batch"):
+    """(G, D) for "mlp", "dcgan" or "cgan", initialised from `seed` (width, d_norm: the
+    DCGAN's)."""
     manual_seed(seed)
     if model == "mlp":
         return models.mlp_gan()
     if model == "dcgan":
-        return models.dcgan()
+        return models.dcgan(width=width, d_norm=d_norm)
     if model == "cgan":
         return models.conditional_gan()
     raise ValueError(f"unknown model {model!r}: expected one of {MODELS}")
@@ -96,9 +150,15 @@ def build(config: DigitsConfig, device=None, digits=None) -> Experiment:
     digits: the training digits (default: load_digits(config.data_dir))."""
     device = backend.resolve_device(device)
     digits = load_digits(config.data_dir or None) if digits is None else digits
-    G, D = build_models(config.model, config.seed)
+    G, D = build_models(config.model, config.seed, config.width, config.d_norm)
     G.to(device)
     D.to(device)
+    if config.spectral_norm:
+        sn_rng = backend.rng([config.seed, 6], device)
+        for layer in D.modules():
+            if isinstance(layer, (nn.Linear, nn.Conv2d)):
+                nn_utils.spectral_norm(layer, rng=sn_rng)
+    hooks = []
     if config.model == "cgan":
         g_step, d_step = models.PackedGenerator(G), models.PackedDiscriminator(D)
         flat = np.asarray(digits.images, dtype=np.float32).reshape(len(digits.images), -1)
@@ -108,11 +168,18 @@ def build(config: DigitsConfig, device=None, digits=None) -> Experiment:
     else:
         g_step, d_step = G, D
         data, noise = sampler(digits.images, device), normal_noise(G.z_dim)
+        if config.diffaug:
+            d_step = DiffAugment(D, seed=[config.seed, 7], device=device)
+            hooks.append(AugmentState(d_step))
+    if config.gp_weight:
+        hooks.append(penalties.GradientPenalty("wgan-gp", config.gp_weight))
     ema = EMA(G, config.ema_decay) if config.ema_decay is not None else None
+    hooks += [ema] if ema is not None else []
+    lr_d = config.lr if config.lr_d is None else config.lr_d
     trainer = Trainer(g_step, d_step, Adam(G.parameters(), config.lr, config.betas),
-                      Adam(D.parameters(), config.lr, config.betas), data, noise,
-                      batch_size=config.batch_size, objective="nonsaturating", seed=config.seed,
-                      device=device, hooks=[ema] if ema is not None else [],
+                      Adam(D.parameters(), lr_d, config.betas), data, noise,
+                      batch_size=config.batch_size, d_steps=config.d_steps,
+                      objective=config.objective, seed=config.seed, device=device, hooks=hooks,
                       log_every=config.log_every)
     return Experiment(f"{config.model}", config, device, trainer, G, sys.modules[__name__], ema,
                       {"digits": digits, "discriminator": D})

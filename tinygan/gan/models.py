@@ -106,43 +106,54 @@ def mlp_gan(z_dim: int = Z_DIM, hidden: int = 500, batch_norm: bool = True,
 # ---------------------------------------------------------------------------------------------
 
 class DCGANGenerator(nn.Module):
-    """z (N, 100) -> image (N, 1, 28, 28): project to 128x7x7, then two fractionally-strided
-    (transposed) convolutions double the size each time."""
+    """z (N, 100) -> image (N, 1, 28, 28): project to 2w x 7 x 7 (w = width, 64), then two
+    fractionally-strided (transposed) convolutions double the size each time."""
 
-    def __init__(self, z_dim: int = Z_DIM):
-        self.z_dim = z_dim
+    def __init__(self, z_dim: int = Z_DIM, width: int = 64):
+        self.z_dim, w = z_dim, width
         self.net = nn.Sequential(
-            nn.Linear(z_dim, 128 * 7 * 7), nn.Unflatten(1, (128, 7, 7)),    # (N, 128, 7, 7)
-            nn.BatchNorm2d(128), nn.ReLU(),
-            nn.ConvTranspose2d(128, 64, 4, 2, 1), nn.BatchNorm2d(64),       # (N, 64, 14, 14)
+            nn.Linear(z_dim, 2 * w * 7 * 7), nn.Unflatten(1, (2 * w, 7, 7)),  # (N, 2w, 7, 7)
+            nn.BatchNorm2d(2 * w), nn.ReLU(),
+            nn.ConvTranspose2d(2 * w, w, 4, 2, 1), nn.BatchNorm2d(w),       # (N, w, 14, 14)
             nn.ReLU(),
-            nn.ConvTranspose2d(64, 1, 4, 2, 1), nn.Tanh())                  # (N, 1, 28, 28)
+            nn.ConvTranspose2d(w, 1, 4, 2, 1), nn.Tanh())                   # (N, 1, 28, 28)
 
     def forward(self, z):
         _check_batch(type(self).__name__, z, (self.z_dim,), "z")
         return self.net(z)
 
 
+#: what may follow D's second convolution: batch norm (Radford et al.), or nothing (a critic
+#: with a gradient penalty or spectral norm must judge each image alone)
+D_NORMS = ("batch", "none")
+
+
 class DCGANDiscriminator(nn.Module):
     """image (N, 1, 28, 28) -> logit (N, 1): two strided convolutions instead of pooling; no
-    batch norm on the input layer (Radford et al.'s guideline)."""
+    normalization on the input layer (Radford et al.'s guideline). width w (64): channels w
+    then 2w; norm: one of D_NORMS after the second convolution."""
 
-    def __init__(self):
+    def __init__(self, width: int = 64, norm: str = "batch"):
+        if norm not in D_NORMS:
+            raise ValueError(f"DCGANDiscriminator: norm must be one of {D_NORMS}, got {norm!r}")
+        w = width
+        after = [nn.BatchNorm2d(2 * w)] if norm == "batch" else []
         self.net = nn.Sequential(
-            nn.Conv2d(1, 64, 4, 2, 1), nn.LeakyReLU(0.2),                   # (N, 64, 14, 14)
-            nn.Conv2d(64, 128, 4, 2, 1), nn.BatchNorm2d(128),               # (N, 128, 7, 7)
+            nn.Conv2d(1, w, 4, 2, 1), nn.LeakyReLU(0.2),                    # (N, w, 14, 14)
+            nn.Conv2d(w, 2 * w, 4, 2, 1), *after,                           # (N, 2w, 7, 7)
             nn.LeakyReLU(0.2),
-            nn.Flatten(), nn.Linear(128 * 7 * 7, 1))                        # (N, 1) logits
+            nn.Flatten(), nn.Linear(2 * w * 7 * 7, 1))                      # (N, 1) logits
 
     def forward(self, x):
         _check_batch(type(self).__name__, x, IMAGE_SHAPE, "images")
         return self.net(x)
 
 
-def dcgan(z_dim: int = Z_DIM, rng=None):
+def dcgan(z_dim: int = Z_DIM, rng=None, width: int = 64, d_norm: str = "batch"):
     """(G, D) of the DCGAN, initialised as Radford et al.: weights N(0, 0.02^2), batch-norm
-    scales N(1, 0.02^2), biases 0. rng: a Generator (default: the shared, seeded one)."""
-    G, D = DCGANGenerator(z_dim), DCGANDiscriminator()
+    scales N(1, 0.02^2), biases 0. rng: a Generator (default: the shared, seeded one). width
+    and d_norm: see DCGANGenerator and DCGANDiscriminator (the defaults are the paper's)."""
+    G, D = DCGANGenerator(z_dim, width), DCGANDiscriminator(width, d_norm)
     for model in (G, D):
         model.apply(lambda m: init.dcgan_init_(m, rng))
     return G, D
