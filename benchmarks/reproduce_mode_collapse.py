@@ -54,6 +54,18 @@ PROTOCOLS = {
         "per_method": {"unrolled": dict(unroll_steps=5)},
         "per_dataset": {"ring": dict(steps=6000)},
     },
+    "critics": {
+        "description": "Critics (lesson 10): the protocol's networks, batch and evaluation with "
+                       "the critics' own recipe: 12,000 iterations of 5 critic steps per G "
+                       "step, Adam 1e-3 with betas (0.5, 0.9) decayed linearly to 1e-5, the "
+                       "models in the data's units (no x / 4 on the grid: a Lipschitz bound is "
+                       "a statement in those units); WGAN-GP with lambda = 0.1, the value "
+                       "Gulrajani et al.'s toy code uses for 2D data; SN-GAN with the hinge "
+                       "loss; WGAN's clipping at c = 0.01",
+        "config": dict(steps=12000, g_depth=3, d_depth=3, d_steps=5, betas=(0.5, 0.9),
+                       lr_final_frac=0.01, normalize=False, snapshot_every=0),
+        "per_method": {"wgan_gp": dict(gp_weight=0.1)},
+    },
 }
 
 #: published numbers: (modes, high-quality %, reverse KL, source); None where not reported
