@@ -388,3 +388,18 @@ def test_a_penalty_on_a_batch_norm_dcgan_and_bad_digit_settings_are_refused(tmp_
         experiments.build("mnist-mlp", width=32)
     with pytest.raises(ValueError, match="d_norm"):
         experiments.build("dcgan", d_norm="group")
+
+
+def test_the_1d_reproduction_writes_its_table(tmp_path):
+    import importlib.util
+    from pathlib import Path
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "reproduce_critics_1d.py"
+    spec = importlib.util.spec_from_file_location("reproduce_critics_1d", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.main(["--seeds", "2", "--steps", "3", "--out", str(tmp_path / "c")]) == 0
+    text = (tmp_path / "c.md").read_text()
+    assert "| spectral norm |" in text and "/2 |" in text
+    import json
+    rows = json.loads((tmp_path / "c.json").read_text())["rows"]
+    assert len(rows) == 4 and all(np.shape(r["gaps"]) == (2, 3) for r in rows)

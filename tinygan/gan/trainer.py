@@ -88,11 +88,13 @@ class Trainer:
     hooks: Hook objects, called in order (see Hook).
 
     history holds, every log_every iterations, the means over that window of d_loss, g_loss,
-    d_real = mean D(x) and d_fake = mean D(G(z)) (on D's minibatches), and g_grad_norm (the
-    norm of G's whole gradient). last_d_loss / last_g_loss are the latest steps' losses.
+    d_real = mean D(x) and d_fake = mean D(G(z)) (on D's minibatches, as probabilities:
+    sigmoid of the logits), d_gap = mean D(x) - mean D(G(z)) on D's raw outputs (for a
+    critic, its estimate of W1), and g_grad_norm (the norm of G's whole gradient).
+    last_d_loss / last_g_loss are the latest steps' losses.
     """
 
-    HISTORY_KEYS = ("iteration", "d_loss", "g_loss", "d_real", "d_fake", "g_grad_norm")
+    HISTORY_KEYS = ("iteration", "d_loss", "g_loss", "d_real", "d_fake", "d_gap", "g_grad_norm")
 
     def __init__(self, generator, discriminator, g_optimizer, d_optimizer, data, noise, *,
                  batch_size: int = 64, d_steps: int = 1, objective="nonsaturating",
@@ -147,6 +149,7 @@ class Trainer:
         self._add("d_loss", loss.data, self.k)
         self._add("d_real", _mean_probability(real_logits.data), self.k)
         self._add("d_fake", _mean_probability(fake_logits.data), self.k)
+        self._add("d_gap", real_logits.data.mean() - fake_logits.data.mean(), self.k)
         self.last_d_loss = loss
         return loss
 
@@ -256,7 +259,10 @@ class Trainer:
         self.rng.bit_generator.state = state["rng"]
         self.shared_rng.bit_generator.state = state["shared_rng"]
         self.clock = {k: float(v) for k, v in state["clock"].items()}
-        self.history = {k: [int(v) if k == "iteration" else float(v) for v in state["history"][k]]
+        saved = state["history"]
+        # a checkpoint from before d_gap was recorded: that column is unknown (NaN) so far
+        self.history = {k: [int(v) if k == "iteration" else float(v) for v in
+                            saved.get(k, [math.nan] * len(saved["iteration"]))]
                         for k in self.HISTORY_KEYS}
         self._sums = {k: backend.to_device(np.asarray(v), self.device)
                       for k, v in state["sums"].items()}
