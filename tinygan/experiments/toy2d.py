@@ -34,13 +34,14 @@ from .base import Experiment, ExperimentConfig, param
 DATASETS = ("ring", "grid")
 METHODS = ("vanilla", "minibatch_discrimination", "feature_matching", "packing", "unrolled",
            "label_smoothing", "historical_averaging", "instance_noise")
-#: the critics of lesson 10: D becomes a Lipschitz critic, each kept to its one ingredient on
-#: the protocol's shared recipe (networks, Adam and its decay, k = d_steps, the EMA generator):
+#: the critics of lesson 10: D becomes a Lipschitz critic, each method its one ingredient:
 #: WGAN clips the critic's weights to +-clip_value (Arjovsky et al. 2017, arXiv 1701.07875),
 #: WGAN-GP adds gp_weight * (|grad D(x_hat)| - 1)^2 (Gulrajani et al. 2017, arXiv 1704.00028),
 #: SN-GAN normalizes every critic layer by its spectral norm and uses the hinge loss (Miyato et
-#: al. 2018, arXiv 1802.05957). The papers' own optimizers (RMSprop 5e-5; Adam 1e-4 with betas
-#: (0, 0.9) and 5 critic steps) are settings away: lr_d, betas, d_steps.
+#: al. 2018, arXiv 1802.05957). On the remedies' shared recipe none of them trains; the
+#: recipe they need (5 critic steps, Adam betas (0.5, 0.9), data units, more iterations) is
+#: the "critics" protocol of benchmarks/reproduce_mode_collapse.py: settings d_steps, betas,
+#: normalize, steps.
 CRITICS = ("wgan", "wgan_gp", "sn_gan")
 
 
