@@ -15,7 +15,7 @@
 # # Lesson 10 — Critics: a discriminator with a speed limit
 #
 # **Running it.** Fast mode: set `TINYGAN_FAST=1` before starting Jupyter (a few dozen steps
-# everywhere). Full mode, the default, takes about RUNTIME on a 2-core CPU.
+# everywhere). Full mode, the default, takes about 5 minutes on a 2-core CPU.
 #
 # **Goals.** By the end you will be able to
 # 1. say what makes a discriminator a *critic*: a function whose slope is bounded (it is
@@ -129,22 +129,27 @@ plt.show()
 # %% [markdown]
 # What the figure shows (full mode). The JS curve flattens at $\log 2$ once the Gaussians
 # stop overlapping (around $d = 2$, four standard deviations); W1 does not. The one-sided
-# penalty and spectral normalization follow the line $W_1 = d$.
+# penalty and spectral normalization follow the line $W_1 = d$: one-sided gaps 0.26, 0.48,
+# 1.09, 2.13, 3.53 at $d$ = 0.25, 0.5, 1, 2, 3; spectral norm 0.34, 0.53, 1.01, 2.00, 3.00.
+# (Spectral norm's 0.34 at $d = 0.25$ is more than a 1-Lipschitz function can open: section 3
+# shows how a critic trained at this learning rate outruns its own estimate of σ.)
 #
 # Two things may surprise you, and both are analysis you can check by hand. **The penalty
 # overestimates a little**, by design: in 1D the best critic is a line of slope $s$, and the
 # critic's loss $-s\,d + \lambda(s - 1)^2$ is smallest at $s = 1 + d/(2\lambda)$, so the gap
-# is $d + d^2/(2\lambda)$ — 10 % too high at $d = 2$ with $\lambda = 10$. The penalty is soft:
+# is $d + d^2/(2\lambda)$ — 10 % too high at $d = 2$ and 15 % at $d = 3$ with $\lambda = 10$
+# (measured: +6.6 % and +17.7 %). The penalty is soft:
 # it trades a little excess slope for a larger gap. **The two-sided penalty can settle on the
 # wrong side.** Its penalty $\lambda(|s| - 1)^2$ has a second valley at $s \approx -1$ and a
 # ridge of height $\lambda$ at $s = 0$ between them. A critic whose first slope pointed the
 # wrong way walks down to $s = -1 + d/(2\lambda)$ and stays: its gap is near $-d$ (the negative
-# points). A one-sided penalty, $\lambda \max(0, |s| - 1)^2$, which Gulrajani et al. mention as
+# points: this seed's critic started with a negative slope; over three seeds with the paper's
+# optimizer, two of three ended there, `benchmarks/results/critics_1d.md`). A one-sided penalty, $\lambda \max(0, |s| - 1)^2$, which Gulrajani et al. mention as
 # an alternative, has no ridge. In a GAN the generator moves and the critic is retrained
 # continually, so this trap matters less there, but it is a real property of the penalty.
 # **Weight clipping** at $c = 0.01$ with RMSprop at $5 \cdot 10^{-5}$ (Arjovsky et al.'s
-# Algorithm 1) opens a gap about a hundred times too small: each layer's weights are at most
-# 0.01, so the critic's slope is bounded by far less than 1. The gap is then proportional to
+# Algorithm 1) opens a gap about a thousand times too small (0.001 at $d = 1$): each weight is
+# at most 0.01, so the critic's slope is bounded by far less than 1. The gap is then proportional to
 # W1 with an unknown factor, which is all WGAN needs (section 3 of the paper) but is not an
 # estimate. The table of these numbers over seeds is in `benchmarks/results/critics_1d.md`.
 
@@ -266,7 +271,17 @@ save_figure(fig, "10_critic_contours.png", dpi=DPI)
 plt.show()
 
 # %% [markdown]
-# READ_CONTOURS
+# What 1,500 steps give (full mode). The clipped critics are nearly flat — their scores span
+# 0.017 over the ring's square and 0.034 over the grid's — and draw a single ridge: with
+# every weight in $[-c, c]$ the network can draw little more than that, Gulrajani et al.'s
+# point that clipping biases the critic towards very simple functions. The penalized critics
+# use the slope they are allowed (scores spanning 3.4 and 7.2): on the grid a peak on the
+# central mode and level lines that bend around the others, on the ring a surface shaped by
+# the modes. The spectrally normalized critics are smooth tilts (spans 1.4 and 0.7): a
+# product of per-layer bounds of 1 leaves the whole network's slope well below 1, so it says
+# less than the penalty can. None of them has yet
+# drawn a separate peak on each of the 25 modes, which is what the WGAN-GP paper's critics,
+# trained to optimality, show; exercise 3 trains longer.
 #
 # Where do the clipped weights go? Almost all of them sit *at* the clipping bound: the
 # optimizer pushes every weight as far as it may, and the clip is what stops it.
@@ -340,7 +355,16 @@ print("normalized, as trained:  ", np.round(trained, 4))
 print("normalized, 50 more steps:", np.round(refreshed, 4))
 
 # %% [markdown]
-# READ_SIGMA
+# What the SVD says (full mode). After 1,500 training steps the normalized layers have
+# σ = 1.000, 1.007, **1.415** and 1.000: one power-iteration step per update had not kept up
+# with the third layer, whose weights the optimizer (Adam at $10^{-3}$) changed faster than
+# the estimate could follow — growing the weight along a direction the estimated singular
+# vectors had not yet turned to, which the normalization does not see. Fifty more power
+# steps with the weights held still bring every layer to 1.000. So spectral normalization's
+# bound holds only as well as its estimate tracks the weights: at the papers' learning rates
+# ($10^{-4}$ to $2 \cdot 10^{-4}$) the weights move slowly and one step suffices (the library
+# matches PyTorch's `spectral_norm` exactly, so PyTorch behaves the same); a larger learning
+# rate or more steps of the optimizer per forward loosen it.
 
 # %% [markdown]
 # ## 4. The Dirac-GAN's verdict
