@@ -397,9 +397,22 @@ def test_the_1d_reproduction_writes_its_table(tmp_path):
     spec = importlib.util.spec_from_file_location("reproduce_critics_1d", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    assert module.main(["--seeds", "2", "--steps", "3", "--out", str(tmp_path / "c")]) == 0
+    assert module.main(["--seeds", "2", "--steps", "3", "--toy-steps", "3",
+                        "--out", str(tmp_path / "c")]) == 0
     text = (tmp_path / "c.md").read_text()
     assert "| spectral norm |" in text and "/2 |" in text
     import json
     rows = json.loads((tmp_path / "c.json").read_text())["rows"]
     assert len(rows) == 4 and all(np.shape(r["gaps"]) == (2, 3) for r in rows)
+    assert "| wgan_gp | 2 |" in text   # the toy GAN's table
+
+
+def test_the_toy1d_critics_build_and_minibatch_std_is_refused():
+    from tinygan import experiments
+    for critic in ("wgan", "wgan_gp", "sn_gan"):
+        exp = experiments.build("toy1d", critic=critic, minibatch_std=False, steps=3,
+                                log_every=1, hidden=8)
+        exp.trainer.fit(3)
+        assert np.isfinite(exp.evaluate()["js_divergence_nats"])
+    with pytest.raises(ValueError, match="set minibatch_std=False"):
+        experiments.build("toy1d", critic="wgan_gp")

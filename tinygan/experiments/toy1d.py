@@ -17,6 +17,7 @@ import numpy as np
 
 from .. import backend, divergences, init, nn
 from ..data import toy
+from ..gan import penalties
 from ..gan.hooks import LinearDecay
 from ..gan.models import MinibatchStd, Standardize
 from ..gan.trainer import Trainer, uniform_noise
@@ -46,6 +47,12 @@ class Toy1DConfig(ExperimentConfig):
     d_steps: int = param(2, "k: discriminator steps per generator step", minimum=1)
     objective: str = param("nonsaturating", "the generator's loss",
                            ("nonsaturating", "saturating", "maximum_likelihood"))
+    critic: str = param("none", "make D a critic (lesson 10): wgan clips its weights, wgan_gp "
+                        "penalizes its slope, sn_gan normalizes its layers (hinge loss); "
+                        "none: the objective above", ("none",) + penalties.CRITICS)
+    clip_value: float = param(0.01, "wgan: the critic's weights are clamped to +-clip_value",
+                              minimum=1e-12)
+    gp_weight: float = param(10.0, "wgan_gp: lambda of the gradient penalty", minimum=0)
     lr_g: float = param(1e-3, "generator Adam learning rate", minimum=0)
     lr_d: float = param(1e-3, "discriminator Adam learning rate", minimum=0)
     betas: tuple[float, float] = param((0.5, 0.999), "Adam's betas for both networks")
@@ -127,12 +134,22 @@ def build(config: Toy1DConfig, device=None) -> Experiment:
     G, D = build_models(config, backend.rng([config.seed, 1], device), device)
     data = config.data()
     hooks = [LinearDecay(config.steps, config.lr_final_frac)] if config.lr_decay else []
+    objective = config.objective
+    if config.critic != "none":
+        if config.minibatch_std:
+            raise ValueError("a critic judges each sample alone (its Lipschitz bound and the "
+                             "gradient penalty are per sample), but minibatch_std lets D see "
+                             "the whole batch's spread: set minibatch_std=False with critic="
+                             f"{config.critic!r}")
+        objective, extra = penalties.critic_method(config.critic, D, config.clip_value,
+                                                   config.gp_weight, [config.seed, 6], device)
+        hooks += extra
     trainer = Trainer(G, D, Adam(G.parameters(), config.lr_g, config.betas),
                       Adam(D.parameters(), config.lr_d, config.betas),
                       data=lambda m, rng: data.sample(m, rng=rng, device=device),
                       noise=uniform_noise(1, config.noise_low, config.noise_high),
                       batch_size=config.batch_size, d_steps=config.d_steps,
-                      objective=config.objective, seed=config.seed, device=device,
+                      objective=objective, seed=config.seed, device=device,
                       hooks=hooks, log_every=config.log_every)
     return Experiment("toy1d", config, device, trainer, G, sys.modules[__name__])
 

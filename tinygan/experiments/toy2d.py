@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import backend, init, nn
-from ..nn import utils as nn_utils
 from ..data import toy
 from ..gan import penalties, remedies
 from ..gan.hooks import EMA, LinearDecay
@@ -42,7 +41,7 @@ METHODS = ("vanilla", "minibatch_discrimination", "feature_matching", "packing",
 #: recipe they need (5 critic steps, Adam betas (0.5, 0.9), data units, more iterations) is
 #: the "critics" protocol of benchmarks/reproduce_mode_collapse.py: settings d_steps, betas,
 #: normalize, steps.
-CRITICS = ("wgan", "wgan_gp", "sn_gan")
+CRITICS = penalties.CRITICS
 
 
 @dataclass(frozen=True)
@@ -159,17 +158,10 @@ def build(config: Toy2DConfig, device=None) -> Experiment:
     elif method == "historical_averaging":
         hooks += [remedies.HistoricalAverage(D_core.parameters(), config.hist_weight),
                   remedies.HistoricalAverage(G.parameters(), config.hist_weight, "generator")]
-    elif method == "wgan":
-        objective = "wasserstein"
-        hooks.append(penalties.WeightClipping(config.clip_value))
-    elif method == "wgan_gp":
-        objective = "wasserstein"
-        hooks.append(penalties.GradientPenalty("wgan-gp", config.gp_weight))
-    elif method == "sn_gan":
-        objective = "hinge"
-        for layer in D_core.modules():
-            if isinstance(layer, nn.Linear):
-                nn_utils.spectral_norm(layer, rng=backend.rng([config.seed, 6], device))
+    elif method in CRITICS:
+        objective, extra = penalties.critic_method(method, D_core, config.clip_value,
+                                                   config.gp_weight, [config.seed, 6], device)
+        hooks += extra
     elif method == "instance_noise":
         anneal = max(1, int(config.noise_anneal_frac * config.steps))
         D = remedies.InstanceNoise(D_core, config.noise_std * data_scale(config.dataset),

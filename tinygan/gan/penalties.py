@@ -15,13 +15,14 @@ Trainer.
 from __future__ import annotations
 
 from .. import backend
+from ..nn import Conv2d, Linear
 from ..nn import utils as nn_utils
 from ..nn.norm import _BatchNorm
 from ..tensor import Tensor, grad, no_grad
 from .trainer import Hook
 
 __all__ = ["gradient_penalty", "r1_penalty", "r2_penalty", "check_per_sample", "critic_gap",
-           "GradientPenalty", "WeightClipping", "CriticSchedule"]
+           "GradientPenalty", "WeightClipping", "CriticSchedule", "CRITICS", "critic_method"]
 
 
 def check_per_sample(D, what: str = "a gradient penalty") -> None:
@@ -153,6 +154,30 @@ class CriticSchedule(Hook):
 
     def before_step(self, trainer) -> None:
         trainer.k = self.steps_at(trainer.iteration)
+
+
+#: the critics a toy experiment can ask for, each its one ingredient: WGAN's clipping (Arjovsky
+#: et al. 2017, arXiv 1701.07875), WGAN-GP's penalty (Gulrajani et al. 2017, arXiv
+#: 1704.00028), SN-GAN's spectral norm with the hinge loss (Miyato et al. 2018, arXiv
+#: 1802.05957)
+CRITICS = ("wgan", "wgan_gp", "sn_gan")
+
+
+def critic_method(method: str, D, clip_value: float = 0.01, gp_weight: float = 10.0,
+                  seed=None, device=None):
+    """(objective, hooks) that make D the critic of `method` (one of CRITICS); for "sn_gan"
+    every Linear and Conv2d layer of D is spectrally normalized in place, each layer's u drawn
+    from a generator seeded by `seed`."""
+    if method == "wgan":
+        return "wasserstein", [WeightClipping(clip_value)]
+    if method == "wgan_gp":
+        return "wasserstein", [GradientPenalty("wgan-gp", gp_weight)]
+    if method == "sn_gan":
+        for layer in D.modules():
+            if isinstance(layer, (Linear, Conv2d)):
+                nn_utils.spectral_norm(layer, rng=backend.rng(seed, device))
+        return "hinge", []
+    raise ValueError(f"critic_method: method must be one of {CRITICS}, got {method!r}")
 
 
 def critic_gap(D, real, fake) -> float:
