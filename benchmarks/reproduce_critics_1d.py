@@ -41,13 +41,14 @@ def toy_gan_rows(seeds: int, steps: int) -> list:
     from tinygan import experiments
     from tinygan.gan.penalties import CRITICS
     out = []
-    for critic in ("none",) + CRITICS:
-        row = {"critic": "plain GAN" if critic == "none" else critic, "js": [], "g_mean": [],
+    for name in ("none",) + CRITICS + ("wgan_gp, one-sided",):
+        row = {"critic": "plain GAN" if name == "none" else name, "js": [], "g_mean": [],
                "g_std": [], "cpu_s": []}
+        critic = name.split(",")[0]
+        kw = {} if critic == "none" else dict(minibatch_std=False, d_steps=5, betas=(0.5, 0.9),
+                                              gp_one_sided=name.endswith("one-sided"))
         for seed in range(seeds):
             t = time.process_time()
-            kw = {} if critic == "none" else dict(minibatch_std=False, d_steps=5,
-                                                  betas=(0.5, 0.9))
             exp = experiments.build("toy1d", seed=seed, steps=steps, critic=critic, **kw)
             exp.trainer.fit(steps)
             m = exp.evaluate()

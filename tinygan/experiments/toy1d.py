@@ -53,6 +53,8 @@ class Toy1DConfig(ExperimentConfig):
     clip_value: float = param(0.01, "wgan: the critic's weights are clamped to +-clip_value",
                               minimum=1e-12)
     gp_weight: float = param(10.0, "wgan_gp: lambda of the gradient penalty", minimum=0)
+    gp_one_sided: bool = param(False, "wgan_gp: penalize only slopes above 1 (no barrier at "
+                                      "slope 0, see lesson 10)")
     lr_g: float = param(1e-3, "generator Adam learning rate", minimum=0)
     lr_d: float = param(1e-3, "discriminator Adam learning rate", minimum=0)
     betas: tuple[float, float] = param((0.5, 0.999), "Adam's betas for both networks")
@@ -142,7 +144,8 @@ def build(config: Toy1DConfig, device=None) -> Experiment:
                              "the whole batch's spread: set minibatch_std=False with critic="
                              f"{config.critic!r}")
         objective, extra = penalties.critic_method(config.critic, D, config.clip_value,
-                                                   config.gp_weight, [config.seed, 6], device)
+                                                   config.gp_weight, [config.seed, 6], device,
+                                                   config.gp_one_sided)
         hooks += extra
     trainer = Trainer(G, D, Adam(G.parameters(), config.lr_g, config.betas),
                       Adam(D.parameters(), config.lr_d, config.betas),

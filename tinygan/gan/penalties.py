@@ -102,19 +102,23 @@ def r2_penalty(D, fake, weight: float = 10.0):
 class GradientPenalty(Hook):
     """Adds a penalty to every critic step's loss: kind "wgan-gp" (on interpolates, drawn
     from the trainer's random stream, so a resumed run continues exactly), "r1" (real) or
-    "r2" (fakes), with its weight (λ or γ)."""
+    "r2" (fakes), with its weight (λ or γ); one_sided: WGAN-GP's penalty on slopes above 1
+    only."""
     KINDS = ("wgan-gp", "r1", "r2")
 
-    def __init__(self, kind: str = "wgan-gp", weight: float = 10.0):
+    def __init__(self, kind: str = "wgan-gp", weight: float = 10.0, one_sided: bool = False):
         if kind not in self.KINDS:
             raise ValueError(f"GradientPenalty: kind must be one of {self.KINDS}, got {kind!r}")
         if not weight >= 0:
             raise ValueError(f"GradientPenalty: weight must be >= 0, got {weight!r}")
-        self.kind, self.weight = kind, float(weight)
+        if one_sided and kind != "wgan-gp":
+            raise ValueError(f"GradientPenalty: one_sided is WGAN-GP's variant, not {kind!r}'s")
+        self.kind, self.weight, self.one_sided = kind, float(weight), bool(one_sided)
 
     def d_loss(self, trainer, real, fake, real_logits, fake_logits):
         if self.kind == "wgan-gp":
-            return gradient_penalty(trainer.D, real, fake, self.weight, rng=trainer.rng)
+            return gradient_penalty(trainer.D, real, fake, self.weight, rng=trainer.rng,
+                                    one_sided=self.one_sided)
         if self.kind == "r1":
             return r1_penalty(trainer.D, real, self.weight)
         return r2_penalty(trainer.D, fake, self.weight)
@@ -164,14 +168,14 @@ CRITICS = ("wgan", "wgan_gp", "sn_gan")
 
 
 def critic_method(method: str, D, clip_value: float = 0.01, gp_weight: float = 10.0,
-                  seed=None, device=None):
+                  seed=None, device=None, one_sided: bool = False):
     """(objective, hooks) that make D the critic of `method` (one of CRITICS); for "sn_gan"
     every Linear and Conv2d layer of D is spectrally normalized in place, each layer's u drawn
-    from a generator seeded by `seed`."""
+    from a generator seeded by `seed`; one_sided: wgan_gp's penalty on slopes above 1 only."""
     if method == "wgan":
         return "wasserstein", [WeightClipping(clip_value)]
     if method == "wgan_gp":
-        return "wasserstein", [GradientPenalty("wgan-gp", gp_weight)]
+        return "wasserstein", [GradientPenalty("wgan-gp", gp_weight, one_sided)]
     if method == "sn_gan":
         for layer in D.modules():
             if isinstance(layer, (Linear, Conv2d)):
