@@ -144,9 +144,13 @@ plt.show()
 # ridge of height $\lambda$ at $s = 0$ between them. A critic whose first slope pointed the
 # wrong way walks down to $s = -1 + d/(2\lambda)$ and stays: its gap is near $-d$ (the negative
 # points: this seed's critic started with a negative slope; over three seeds with the paper's
-# optimizer, two of three ended there, `benchmarks/results/critics_1d.md`). A one-sided penalty, $\lambda \max(0, |s| - 1)^2$, which Gulrajani et al. mention as
-# an alternative, has no ridge. In a GAN the generator moves and the critic is retrained
-# continually, so this trap matters less there, but it is a real property of the penalty.
+# optimizer, two of three ended there, `benchmarks/results/critics_1d.md`). A one-sided
+# penalty, $\lambda \max(0, |s| - 1)^2$, which Gulrajani et al. mention as an alternative,
+# has no ridge. The trap survives inside a GAN: lesson 3's 1D toy with a two-sided WGAN-GP
+# critic ended with JS at $\log 2$ in two of three seeds — a critic sloping the wrong way
+# pushed the generator *away* from the data (its mean ended near 0 instead of 2) — while the
+# one-sided penalty reached JS 0.023 ± 0.004, as good as the plain GAN's 0.020 (the same file,
+# second table).
 # **Weight clipping** at $c = 0.01$ with RMSprop at $5 \cdot 10^{-5}$ (Arjovsky et al.'s
 # Algorithm 1) opens a gap about a thousand times too small (0.001 at $d = 1$): each weight is
 # at most 0.01, so the critic's slope is bounded by far less than 1. The gap is then proportional to
@@ -491,8 +495,8 @@ if len(curve["score"]) > 3:
 # - *Momentum and too few critic steps.* The gap is an estimate only if the critic is near its
 #   best for the current generator. Arjovsky et al. report that a momentum optimizer (Adam
 #   with β1 > 0) on the critic made training unstable at times, and switched to RMSprop;
-#   Gulrajani et al. use Adam with β1 = 0 (0.5 in their toy code); with one critic step per generator step the critic lags, and its
-#   estimate drops simply because it stopped tracking — a falling curve that does not mean
+#   Gulrajani et al. use Adam with β1 = 0 (0.5 in their toy code). With one critic step per
+#   generator step the critic lags, and its estimate drops simply because it stopped tracking — a falling curve that does not mean
 #   better samples. WGAN's schedule (`penalties.CriticSchedule`: 100 critic steps for the first
 #   25 generator iterations and every 500th) re-fits the critic so that the curve stays honest.
 # - *The penalty collapsing to 0, then exploding.* Early on the critic's slope is small
