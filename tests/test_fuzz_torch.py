@@ -183,6 +183,9 @@ def _add_step(draw, p, cur, name):
             return then(name, [cur, _new_leaf(draw, p, draw(broadcastable_to(shape)), UNIT)],
                         params)
         other = _operand(draw, p, shape)
+        if name in UNTIED:  # the ramp unties cur's own elements; this keeps the two operands
+            # apart where hypothesis gives both the same value (0.0, say: a 1-element ramp is 0)
+            other = then("shift", [other], {})
         if name == "div":
             other = then("positive", [other], {})
         if name == "pow":  # PyTorch drops the exponent's second-order term where it is exactly
