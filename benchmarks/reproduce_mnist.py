@@ -48,7 +48,6 @@ ROWS = {
     "dcgan-gp": ("dcgan-gp", {}, "DCGAN, WGAN-GP"),
     "dcgan-w32": ("dcgan", {"width": 32}, "DCGAN, width 32"),
     "dcgan-w32-da": ("dcgan", {"width": 32, "diffaug": True}, "DCGAN, width 32, DiffAugment"),
-    "dcgan-sn-w32": ("dcgan-sn", {"width": 32}, "DCGAN, SN + hinge, width 32"),
     "dcgan-sn-w32-da": ("dcgan-sn", {"width": 32, "diffaug": True},
                         "DCGAN, SN + hinge, width 32, DiffAugment"),
 }

@@ -31,14 +31,19 @@ class W1Estimate:
 def make_critic(constraint: str, hidden: int = 64, seed: int = 0, in_dim: int = 1,
                 depth: int = 2):
     """An in_dim -> hidden (x depth) -> 1 LeakyReLU MLP, spectrally normalized for "sn"."""
+    _check_constraint(constraint, "make_critic")
     creation.manual_seed(seed)
     D = mlp([in_dim] + [hidden] * depth + [1], act=lambda: nn.LeakyReLU(0.2))
     init.default_init_(D, backend.rng([seed, 1]))
     if constraint == "sn":
-        for layer in D.modules():
-            if isinstance(layer, nn.Linear):
-                nn_utils.spectral_norm(layer, rng=backend.rng([seed, 2]))
+        nn_utils.spectral_norm_layers(D, lambda: backend.rng([seed, 2]))
     return D
+
+
+def _check_constraint(constraint: str, where: str) -> None:
+    if constraint not in CONSTRAINTS:
+        raise ValueError(f"{where}: constraint must be one of {CONSTRAINTS}, got "
+                         f"{constraint!r}")
 
 
 def train_critic(D, real, fake, constraint: str = "gp", steps: int = 1000, batch: int = 256,
@@ -50,9 +55,7 @@ def train_critic(D, real, fake, constraint: str = "gp", steps: int = 1000, batch
     only); "clip": RMSprop(5e-5) and every weight clipped to +-clip after each step, Arjovsky
     et al.'s Algorithm 1; "sn" (D from make_critic("sn")): Adam(1e-4, betas (0, 0.9)). lr
     replaces the learning rate. Returns the gap on each training batch."""
-    if constraint not in CONSTRAINTS:
-        raise ValueError(f"train_critic: constraint must be one of {CONSTRAINTS}, got "
-                         f"{constraint!r}")
+    _check_constraint(constraint, "train_critic")
     opt = RMSprop(D.parameters(), lr=lr or 5e-5) if constraint == "clip" else \
         Adam(D.parameters(), lr=lr or 1e-4, betas=(0.0, 0.9))
     rng = np.random.default_rng([seed, 3])
@@ -87,9 +90,7 @@ def estimate_w1(separation: float, constraint: str = "gp", steps: int = 1000, ba
     d/(2λ) (5 % at d = 1, λ = 10); and it has a second, worse minimum at s = -1 + d/(2λ),
     behind a barrier of λ at s = 0, where a critic whose first slope was negative stays (gap
     near -d). The one-sided penalty has no barrier."""
-    if constraint not in CONSTRAINTS:
-        raise ValueError(f"estimate_w1: constraint must be one of {CONSTRAINTS}, got "
-                         f"{constraint!r}")
+    _check_constraint(constraint, "estimate_w1")
     D = make_critic(constraint, seed=seed)
 
     def gaussian(shift):

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import backend, nn
+from .. import backend
 from ..creation import manual_seed
 from ..data.digits import load_digits, sampler, synthetic_digits
 from ..gan import models, penalties
@@ -154,10 +154,7 @@ def build(config: DigitsConfig, device=None, digits=None) -> Experiment:
     G.to(device)
     D.to(device)
     if config.spectral_norm:
-        sn_rng = backend.rng([config.seed, 6], device)
-        for layer in D.modules():
-            if isinstance(layer, (nn.Linear, nn.Conv2d)):
-                nn_utils.spectral_norm(layer, rng=sn_rng)
+        nn_utils.spectral_norm_layers(D, backend.rng([config.seed, 6], device))
     hooks = []
     if config.model == "cgan":
         g_step, d_step = models.PackedGenerator(G), models.PackedDiscriminator(D)

@@ -15,7 +15,6 @@ Trainer.
 from __future__ import annotations
 
 from .. import backend
-from ..nn import Conv2d, Linear
 from ..nn import utils as nn_utils
 from ..nn.norm import _BatchNorm
 from ..tensor import Tensor, grad, no_grad
@@ -177,9 +176,7 @@ def critic_method(method: str, D, clip_value: float = 0.01, gp_weight: float = 1
     if method == "wgan_gp":
         return "wasserstein", [GradientPenalty("wgan-gp", gp_weight, one_sided)]
     if method == "sn_gan":
-        for layer in D.modules():
-            if isinstance(layer, (Linear, Conv2d)):
-                nn_utils.spectral_norm(layer, rng=backend.rng(seed, device))
+        nn_utils.spectral_norm_layers(D, lambda: backend.rng(seed, device))
         return "hinge", []
     raise ValueError(f"critic_method: method must be one of {CRITICS}, got {method!r}")
 

@@ -16,9 +16,11 @@ from __future__ import annotations
 
 from .. import backend
 from ..tensor import Tensor, no_grad
+from .conv import Conv2d
+from .layers import Linear
 from .module import Module, Parameter
 
-__all__ = ["spectral_norm", "remove_spectral_norm", "clip_weights_"]
+__all__ = ["spectral_norm", "spectral_norm_layers", "remove_spectral_norm", "clip_weights_"]
 
 _classes: dict = {}  # layer class -> its spectrally normalized subclass
 
@@ -106,6 +108,14 @@ def spectral_norm(module: Module, name: str = "weight", n_power_iterations: int 
     if cls not in _classes:
         _classes[cls] = type(cls.__name__, (_SpectralNorm, cls), {"__module__": cls.__module__})
     module.__class__ = _classes[cls]
+    return module
+
+
+def spectral_norm_layers(module: Module, rng=None) -> Module:
+    """spectral_norm on every Linear and Conv2d inside `module` (a critic, say), in place; rng:
+    one Generator for all of them, or a function called once per layer for that layer's."""
+    for layer in [m for m in module.modules() if isinstance(m, (Linear, Conv2d))]:
+        spectral_norm(layer, rng=rng() if callable(rng) else rng)
     return module
 
 
