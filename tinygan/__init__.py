@@ -5,8 +5,8 @@ from numpy import float32, float64  # noqa: F401  (tg.float32 reads like torch.f
 
 from .backend import cuda_available, default_device
 from .io import load, save
-from .creation import (full, generator, manual_seed, ones, ones_like, rand, randn, tensor, zeros,
-                       zeros_like)
+from .creation import (full, generator, manual_seed, ones, ones_like, rand, randn, tensor,
+                       truncated_normal, zeros, zeros_like)
 from .functional import clip, minimum, stack
 from .ops import concatenate, maximum, pad, where
 from .tensor import (Function, Tensor, abs, broadcast_to, enable_grad, exp, grad, is_grad_enabled,

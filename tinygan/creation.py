@@ -1,5 +1,5 @@
-"""Making tensors: tg.tensor from data, zeros/ones/full, and seeded random tensors (randn, rand)
-on the default device ($TINYGAN_DEVICE, else the CPU)."""
+"""Making tensors: tg.tensor from data, zeros/ones/full, and seeded random tensors (randn, rand,
+truncated_normal) on the default device ($TINYGAN_DEVICE, else the CPU)."""
 from __future__ import annotations
 
 import contextlib
@@ -95,6 +95,29 @@ def rand(*shape, dtype=None, device=None, requires_grad=False, rng=None) -> Tens
     device, dtype = _resolve(device, dtype)
     g = rng if rng is not None else generator(device)
     return Tensor(g.random(_shape(shape), dtype=dtype), requires_grad)
+
+
+def truncated_normal(*shape, threshold: float, dtype=None, device=None, rng=None,
+                     max_rounds: int = 1000) -> Tensor:
+    """Standard normal samples conditioned on |z| <= threshold: every value beyond it is drawn
+    again until none is left (BigGAN's truncation trick, Brock et al. 2019, arXiv 1809.11096).
+    Redrawing keeps the shape of the density inside [-t, t]; clipping would pile mass on the
+    edges and rescaling would narrow it. `rng`: a Generator of that device (default: shared)."""
+    device, dtype = _resolve(device, dtype)
+    if not (isinstance(threshold, (int, float, np.floating)) and threshold > 0
+            and np.isfinite(threshold)):
+        raise ValueError(f"truncated_normal: threshold must be a positive number, got "
+                         f"{threshold!r} (BigGAN's sweep uses 2, 1, 0.5, 0.25, ...)")
+    g = rng if rng is not None else generator(device)
+    z = g.standard_normal(_shape(shape), dtype=dtype)
+    for _ in range(max_rounds):
+        outside = abs(z) > threshold
+        count = int(outside.sum())
+        if count == 0:
+            return Tensor(z)
+        z[outside] = g.standard_normal(count, dtype=dtype)
+    raise RuntimeError(f"truncated_normal: values beyond {threshold} remained after "
+                       f"{max_rounds} rounds of redrawing")  # pragma: no cover
 
 
 def _shape(shape) -> tuple:

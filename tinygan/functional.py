@@ -14,7 +14,7 @@ from .tensor import exp, leaky_relu, log, relu, sigmoid, softplus, tanh  # noqa:
 from .conv import avg_pool2d, conv2d, conv_transpose2d, interpolate  # noqa: F401 (re-exported)
 
 __all__ = ["relu", "leaky_relu", "sigmoid", "tanh", "softplus", "log_sigmoid", "logsumexp",
-           "log_softmax", "softmax", "bce_with_logits", "cross_entropy", "mse"]
+           "log_softmax", "softmax", "bce_with_logits", "cross_entropy", "mse", "embedding"]
 __all__ += ["dropout", "batch_norm", "layer_norm", "instance_norm"]
 __all__ += ["conv2d", "conv_transpose2d", "avg_pool2d", "interpolate"]
 __all__ += ["linear", "stack", "minimum", "clip"]
@@ -117,23 +117,58 @@ def bce_with_logits(logits, targets, reduction: str = "mean") -> Tensor:
 
 
 def cross_entropy(logits, targets, reduction: str = "mean") -> Tensor:
-    """-log softmax(logits)[target] for logits (N, C) and integer class targets (N,), as
-    torch.nn.functional.cross_entropy; the target entry is picked by a one-hot product (no
-    scatter in the backward pass); d/dlogits = softmax(logits) - one_hot(target)"""
+    """-sum_c t_c log softmax(logits)_c for logits (N, C), as torch.nn.functional.cross_entropy:
+    targets are integer classes (N,) (t one-hot: -log softmax(logits)[target]) or class
+    probabilities (N, C) (a soft label, e.g. a one-hot row or a mixture);
+    d/dlogits = softmax(logits) - t. It takes logits: a softmax before it is the classic bug"""
     logits = as_tensor(logits)
     if logits.ndim != 2:
         raise ValueError(f"cross_entropy takes logits of shape (N, C), got {logits.shape}")
-    xp = backend.get_array_module(logits.data)
-    targets = xp.asarray(targets.data if isinstance(targets, Tensor) else targets)
     n, c = logits.shape
-    if targets.shape != (n,) or targets.dtype.kind not in "iu":
-        raise ValueError(f"cross_entropy: targets must be {n} integer class indices (shape "
-                         f"({n},)), got shape {targets.shape} and dtype {targets.dtype}")
-    if n and (int(targets.min()) < 0 or int(targets.max()) >= c):
-        raise ValueError(f"cross_entropy: targets must lie in 0..{c - 1}, got "
-                         f"{int(targets.min())}..{int(targets.max())}")
-    onehot = Tensor(xp.eye(c, dtype=logits.dtype)[targets.astype(np.int64)])
-    return _reduce(-(log_softmax(logits, axis=1) * onehot).sum(axis=1), reduction)
+    xp = backend.get_array_module(logits.data)
+    if isinstance(targets, Tensor) and targets.dtype.kind == "f":
+        if targets.shape != (n, c):
+            raise ValueError(f"cross_entropy: probability targets must have the logits' shape "
+                             f"({n}, {c}), got {targets.shape}")
+        weights = targets if targets.dtype == logits.dtype else targets.astype(logits.dtype)
+    else:  # integer classes: picked by a one-hot product (no scatter in the backward pass)
+        targets = xp.asarray(targets.data if isinstance(targets, Tensor) else targets)
+        if targets.shape != (n,) or targets.dtype.kind not in "iu":
+            raise ValueError(f"cross_entropy: targets must be {n} integer class indices "
+                             f"(shape ({n},)) or a float Tensor of class probabilities "
+                             f"({n}, {c}), got shape {targets.shape} and dtype {targets.dtype}")
+        if n and (int(targets.min()) < 0 or int(targets.max()) >= c):
+            raise ValueError(f"cross_entropy: targets must lie in 0..{c - 1}, got "
+                             f"{int(targets.min())}..{int(targets.max())}")
+        weights = Tensor(xp.eye(c, dtype=logits.dtype)[targets.astype(np.int64)])
+    return _reduce(-(log_softmax(logits, axis=1) * weights).sum(axis=1), reduction)
+
+
+def embedding(indices, weight) -> Tensor:
+    """Rows of weight (num_embeddings, dim) picked by integer indices (any shape) -> (*shape,
+    dim), as torch.nn.functional.embedding; d/dweight adds each output's gradient into its row.
+    Float indices (..., num_embeddings) are class weights instead: a weighted mix of the rows,
+    indices @ weight (a one-hot row gives that row; 0.5 e_3 + 0.5 e_8 the mean of two)"""
+    weight = as_tensor(weight)
+    if weight.ndim != 2:
+        raise ValueError(f"embedding: weight must be (num_embeddings, dim), got {weight.shape}")
+    k = weight.shape[0]
+    if isinstance(indices, Tensor) and indices.dtype.kind == "f":
+        if indices.ndim < 1 or indices.shape[-1] != k:
+            raise ValueError(f"embedding: float class weights must end in {k} (one per "
+                             f"embedding), got shape {indices.shape}")
+        return indices @ weight
+    raw = indices.data if isinstance(indices, Tensor) else indices
+    xp = backend.get_array_module(weight.data)
+    idx = xp.asarray(backend.to_device(np.asarray(raw) if not hasattr(raw, "dtype") else raw,
+                                       weight.device))
+    if idx.dtype.kind not in "iu":
+        raise ValueError(f"embedding: indices must be integers 0..{k - 1} (or a float Tensor "
+                         f"of class weights), got dtype {idx.dtype}")
+    if idx.size and (int(idx.min()) < 0 or int(idx.max()) >= k):
+        raise ValueError(f"embedding: indices must lie in 0..{k - 1}, got "
+                         f"{int(idx.min())}..{int(idx.max())}")
+    return weight[idx.astype(np.int64)]
 
 
 def mse(prediction, target, reduction: str = "mean") -> Tensor:

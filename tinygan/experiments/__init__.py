@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .. import creation
-from . import digits, toy1d, toy2d
+from . import conditioning, digits, toy1d, toy2d
 from .base import Experiment, ExperimentConfig, param
 
 __all__ = ["REGISTRY", "Spec", "get", "build", "Experiment", "ExperimentConfig", "param"]
@@ -60,6 +60,10 @@ REGISTRY = {spec.name: spec for spec in (
     Spec("cgan", digits, digits.CGANConfig),
     Spec("dcgan-sn", digits, digits.DCGANSNConfig),
     Spec("dcgan-gp", digits, digits.DCGANGPConfig),
+    Spec("acgan", conditioning, conditioning.ACGANConfig),
+    Spec("projection", conditioning, conditioning.ProjectionConfig),
+    Spec("controlgan", conditioning, conditioning.ControlGANConfig),
+    Spec("biggan", conditioning, conditioning.BigGANConfig),
 )}
 
 

@@ -34,6 +34,9 @@ from ..tensor import Tensor, no_grad
 from .base import Experiment, ExperimentConfig, param
 
 MODELS = ("mlp", "dcgan", "cgan")
+#: the class-conditional models of lesson 11 (tinygan.experiments.conditioning builds them)
+CONDITIONING = ("acgan", "projection", "controlgan", "biggan")
+WIDE_MODELS = ("dcgan", "biggan")  # the models with a `width`
 
 
 @dataclass(frozen=True)
@@ -62,19 +65,20 @@ class DigitsConfig(ExperimentConfig):
                              minimum=0)
     diffaug: bool = param(False, "differentiable translation + cutout of every image D sees "
                                  "(Zhao et al. 2020, arXiv 2006.10738)")
-    width: int = param(64, "dcgan: channels of the DCGAN's narrow layers (2x in the wide)",
-                       minimum=1)
+    width: int = param(64, "dcgan, biggan: channels of the narrow conv layers (2x in the "
+                           "wide)", minimum=1)
     d_norm: str = param("batch", "dcgan: what follows D's second convolution",
                         models.D_NORMS)
 
     def __post_init__(self):
         super().__post_init__()
-        if self.model != "dcgan" and (self.width != 64 or self.d_norm != "batch"):
-            raise ValueError(f"width and d_norm shape the DCGAN only; the {self.model} model "
-                             "has its own fixed layers")
-        if self.model == "cgan" and (self.diffaug or self.gp_weight):
-            raise ValueError("the conditional GAN's D sees [image | label] rows: diffaug and "
-                             "the gradient penalty are for the unconditional models")
+        if (self.model not in WIDE_MODELS and self.width != 64) or \
+                (self.model != "dcgan" and self.d_norm != "batch"):
+            raise ValueError(f"width shapes the convolutional models {WIDE_MODELS} and d_norm "
+                             f"the DCGAN only; the {self.model} model has its own fixed layers")
+        if self.model not in ("mlp", "dcgan") and (self.diffaug or self.gp_weight):
+            raise ValueError(f"the {self.model} model trains on [image | label] rows: diffaug "
+                             "and the gradient penalty are for the unconditional models")
 
 
 @dataclass(frozen=True)
@@ -151,17 +155,29 @@ def build(config: DigitsConfig, device=None, digits=None) -> Experiment:
     device = backend.resolve_device(device)
     digits = load_digits(config.data_dir or None) if digits is None else digits
     G, D = build_models(config.model, config.seed, config.width, config.d_norm)
+    return assemble(config, device, digits, G, D)
+
+
+def packed_data(digits, device):
+    """data(m, rng) of rows [flattened image | one-hot label] (m, 794) of the training digits."""
+    flat = np.asarray(digits.images, dtype=np.float32).reshape(len(digits.images), -1)
+    return sampler(np.concatenate([flat, models.one_hot(digits.labels).numpy()], axis=1), device)
+
+
+def assemble(config: DigitsConfig, device, digits, G, D, hooks=(), module=None,
+             parts=None) -> Experiment:
+    """The experiment around built models: G and D moved to `device`, D spectrally normalized
+    if asked, a class-conditional pair wrapped to train on packed rows, hooks (the config's
+    and `hooks`, then the EMA), Adam for both, the trainer. module: whose evaluate/draw/sample
+    the experiment uses (default: this one); parts: more entries for exp.parts."""
     G.to(device)
     D.to(device)
     if config.spectral_norm:
         nn_utils.spectral_norm_layers(D, backend.rng([config.seed, 6], device))
-    hooks = []
-    if config.model == "cgan":
+    hooks = list(hooks)
+    if isinstance(G, models.ClassConditionalGenerator):
         g_step, d_step = models.PackedGenerator(G), models.PackedDiscriminator(D)
-        flat = np.asarray(digits.images, dtype=np.float32).reshape(len(digits.images), -1)
-        data = sampler(np.concatenate([flat, models.one_hot(digits.labels).numpy()], axis=1),
-                       device)  # rows [flattened image | one-hot label] (m, 794)
-        noise = packed_noise(G.z_dim)
+        data, noise = packed_data(digits, device), packed_noise(G.z_dim)
     else:
         g_step, d_step = G, D
         data, noise = sampler(digits.images, device), normal_noise(G.z_dim)
@@ -178,8 +194,9 @@ def build(config: DigitsConfig, device=None, digits=None) -> Experiment:
                       batch_size=config.batch_size, d_steps=config.d_steps,
                       objective=config.objective, seed=config.seed, device=device, hooks=hooks,
                       log_every=config.log_every)
-    return Experiment(f"{config.model}", config, device, trainer, G, sys.modules[__name__], ema,
-                      {"digits": digits, "discriminator": D})
+    return Experiment(f"{config.model}", config, device, trainer, G,
+                      module or sys.modules[__name__], ema,
+                      {"digits": digits, "discriminator": D, **(parts or {})})
 
 
 def steps_for_epochs(config: DigitsConfig, epochs: float) -> int:
@@ -189,7 +206,7 @@ def steps_for_epochs(config: DigitsConfig, epochs: float) -> int:
 
 
 def is_conditional(exp: Experiment) -> bool:
-    return isinstance(exp.generator, models.ConditionalGenerator)
+    return isinstance(exp.generator, models.ClassConditionalGenerator)
 
 
 def averaged_generator(exp: Experiment):
@@ -216,7 +233,7 @@ def generate(exp_or_generator, n: int, seed: int = 1234, labels=None, z=None,
         G = averaged_generator(exp) if averaged else exp.generator
     else:
         G = exp_or_generator
-    conditional = isinstance(G, models.ConditionalGenerator)
+    conditional = isinstance(G, models.ClassConditionalGenerator)
     if conditional and labels is None:
         raise ValueError("a conditional generator needs labels: which digit to draw for each "
                          "sample (n integers 0..9)")

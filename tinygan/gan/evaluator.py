@@ -226,6 +226,12 @@ class Scores:
         return d
 
 
+def _mean(values) -> float:
+    """Mean of the finite values (NaN if none is)."""
+    finite = [v for v in values if math.isfinite(v)]
+    return float(np.mean(finite)) if finite else math.nan
+
+
 class Evaluator:
     """Scores generated digits against a real reference set with one classifier.
 
@@ -261,12 +267,36 @@ class Evaluator:
     def _scores(self, probs, feats, requested=None) -> Scores:
         hist = metrics.label_histogram(probs, NUM_CLASSES, self.threshold)
         cond = None if requested is None else metrics.conditional_accuracy(probs, requested)
+        extra = {}
+        if requested is not None and self.reference_labels is not None:
+            extra = self.per_class(feats, requested)
         return Scores(classifier_score=metrics.classifier_score(probs),
                       frechet_distance=metrics.frechet_distance(self.reference_features, feats),
                       label_kl=hist.kl_to_uniform,
                       min_class_fraction=float(hist.fractions.min()),
                       classes_below=hist.classes_below, fractions=hist.fractions.tolist(),
-                      num_samples=len(probs), conditional_accuracy=cond)
+                      num_samples=len(probs), conditional_accuracy=cond, extra=extra)
+
+    def per_class(self, feats, requested) -> dict:
+        """For samples asked to be digit c (requested (N,)), per class c: the Fréchet distance
+        of their features to the held-out digits of class c (class_frechet; low when the class
+        looks right *and* varies as the real class does), and the spread sqrt(tr Cov) of their
+        features (class_spread: within-class diversity, the real digits' own in
+        reference_spread); the means over the classes too. A class with < 2 samples: NaN."""
+        requested = np.asarray(requested)
+        ref_labels = np.asarray(self.reference_labels)
+        fd, spread, ref_spread = [], [], []
+        for c in range(NUM_CLASSES):
+            mine, real = feats[requested == c], self.reference_features[ref_labels == c]
+            if len(mine) < 2 or len(real) < 2:
+                fd.append(math.nan), spread.append(math.nan), ref_spread.append(math.nan)
+                continue
+            fd.append(metrics.frechet_distance(real, mine))
+            spread.append(float(np.sqrt(np.trace(np.cov(mine, rowvar=False)))))
+            ref_spread.append(float(np.sqrt(np.trace(np.cov(real, rowvar=False)))))
+        return {"class_frechet": [round(v, 3) for v in fd], "class_frechet_mean": _mean(fd),
+                "class_spread": [round(v, 4) for v in spread],
+                "class_spread_mean": _mean(spread), "reference_spread_mean": _mean(ref_spread)}
 
     def reference_scores(self) -> Scores:
         """The reference digits scored as if generated: the yardstick for a generator's numbers

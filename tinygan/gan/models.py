@@ -163,10 +163,13 @@ def dcgan(z_dim: int = Z_DIM, rng=None, width: int = 64, d_norm: str = "batch"):
 # Conditional GAN
 # ---------------------------------------------------------------------------------------------
 
-def one_hot(labels, num_classes: int = NUM_CLASSES, like: Tensor | None = None) -> Tensor:
+def one_hot(labels, num_classes: int = NUM_CLASSES, like: Tensor | None = None,
+            mixtures: bool = False) -> Tensor:
     """Integer labels (N,) -> float one-hot Tensor (N, num_classes) on `like`'s device and dtype
     (float32 on the CPU when like is None). A float (N, num_classes) Tensor or array that is
-    already one-hot passes through after a check. Bad labels raise a ValueError saying why."""
+    already one-hot passes through after a check; with mixtures=True any rows of class weights
+    (non-negative, summing to 1: 0.5 one_hot(3) + 0.5 one_hot(8), say) pass too. Bad labels
+    raise a ValueError saying why."""
     dtype = np.float32 if like is None else like.dtype
     device = "cpu" if like is None else like.device
     raw = labels.data if isinstance(labels, Tensor) else labels
@@ -175,7 +178,11 @@ def one_hot(labels, num_classes: int = NUM_CLASSES, like: Tensor | None = None) 
         if host.shape[1] != num_classes:
             raise ValueError(f"one-hot labels have {host.shape[1]} columns, expected "
                              f"{num_classes} (one per class)")
-        if not (np.all((host == 0) | (host == 1)) and np.all(host.sum(axis=1) == 1)):
+        if mixtures:
+            if not (np.all(host >= 0) and np.allclose(host.sum(axis=1), 1, atol=1e-5)):
+                raise ValueError("label rows must be class weights: non-negative, each row "
+                                 "summing to 1 (a one-hot row, or a mixture such as 0.5 / 0.5)")
+        elif not (np.all((host == 0) | (host == 1)) and np.all(host.sum(axis=1) == 1)):
             raise ValueError("one-hot labels must hold exactly one 1 per row and 0 elsewhere")
         onehot = host.astype(dtype)
     elif host.ndim == 1:
@@ -194,9 +201,9 @@ def one_hot(labels, num_classes: int = NUM_CLASSES, like: Tensor | None = None) 
     return Tensor(backend.to_device(onehot, device))
 
 
-def _labels_for(model: str, labels, batch: int, like: Tensor) -> Tensor:
+def _labels_for(model: str, labels, batch: int, like: Tensor, mixtures: bool = False) -> Tensor:
     try:
-        y = one_hot(labels, NUM_CLASSES, like)
+        y = one_hot(labels, NUM_CLASSES, like, mixtures)
     except ValueError as e:
         raise ValueError(f"{model}: {e}") from None
     if y.shape[0] != batch:
@@ -205,7 +212,23 @@ def _labels_for(model: str, labels, batch: int, like: Tensor) -> Tensor:
     return y
 
 
-class ConditionalGenerator(nn.Module):
+class ClassConditionalGenerator(nn.Module):
+    """Base of the generators asked for a class: forward(z, labels) checks z (N, z_dim) and the
+    labels (ints (N,), one-hot rows, or mixtures of classes as rows of class weights) and calls
+    conditioned(z, y) with y the (N, 10) class weights, which subclasses define (unchecked:
+    PackedGenerator calls it inside the training step)."""
+    z_dim = Z_DIM
+
+    def forward(self, z, labels):
+        _check_batch(type(self).__name__, z, (self.z_dim,), "z")
+        y = _labels_for(type(self).__name__, labels, z.shape[0], z, mixtures=True)
+        return self.conditioned(z, y)                                      # (N, 1, 28, 28)
+
+    def conditioned(self, z, y):
+        raise NotImplementedError(f"{type(self).__name__} must define conditioned(z, y)")
+
+
+class ConditionalGenerator(ClassConditionalGenerator):
     """G(z, y): z (N, 100) and labels y (N,) ints or (N, 10) one-hot -> image (N, 1, 28, 28).
     The one-hot label is joined to z, [z | y] (N, 110), and the MLP generator takes it from
     there. (Mirza & Osindero 2014 join z and y too, but each after a hidden layer of its own.)"""
@@ -214,9 +237,7 @@ class ConditionalGenerator(nn.Module):
         self.z_dim = z_dim
         self.body = MLPGenerator(z_dim, hidden, batch_norm, in_extra=NUM_CLASSES)
 
-    def forward(self, z, labels):
-        _check_batch(type(self).__name__, z, (self.z_dim,), "z")
-        y = _labels_for(type(self).__name__, labels, z.shape[0], z)
+    def conditioned(self, z, y):
         return self.body(concatenate([z, y], axis=1))                      # (N, 1, 28, 28)
 
 
@@ -235,33 +256,50 @@ class ConditionalDiscriminator(nn.Module):
 
 
 class PackedGenerator(nn.Module):
-    """Adapts a ConditionalGenerator to one-tensor calls (the trainer's): [z | y] (N, 110) ->
-    [flattened image | y] (N, 794), so the label travels with the sample into D."""
+    """Adapts a ClassConditionalGenerator to one-tensor calls (the trainer's): [z | y] (N, 110)
+    -> [flattened image | y] (N, 794), so the label travels with the sample into D."""
 
-    def __init__(self, generator: ConditionalGenerator):
+    def __init__(self, generator: ClassConditionalGenerator):
         self.generator = generator
 
     def forward(self, zy):
         k = self.generator.z_dim
         _check_batch(type(self).__name__, zy, (k + NUM_CLASSES,), "packed noise [z | y]")
-        # [z | y] is already what the generator's body takes; skipping the label check here
-        # keeps the training step free of host round trips
-        image = self.generator.body(zy)                                    # (N, 1, 28, 28)
+        y = zy[:, k:]                                                      # (N, 10)
+        if isinstance(self.generator, ConditionalGenerator):
+            # [z | y] is already what its body takes; skipping the label check here keeps the
+            # training step free of host round trips
+            image = self.generator.body(zy)                                # (N, 1, 28, 28)
+        else:
+            image = self.generator.conditioned(zy[:, :k], y)
         flat = image.reshape(zy.shape[0], IMAGE_SIZE)                      # (N, 784)
-        return concatenate([flat, zy[:, k:]], axis=1)                      # (N, 794)
+        return concatenate([flat, y], axis=1)                              # (N, 794)
+
+
+def unpack(xy: Tensor):
+    """[flattened image | y] (N, 794) -> (images (N, 1, 28, 28), class weights y (N, 10))."""
+    return xy[:, :IMAGE_SIZE].reshape(xy.shape[0], *IMAGE_SHAPE), xy[:, IMAGE_SIZE:]
 
 
 class PackedDiscriminator(nn.Module):
-    """Adapts a ConditionalDiscriminator to one-tensor calls: [flattened image | y] (N, 794)
-    -> logit (N, 1)."""
+    """Adapts a conditional discriminator to one-tensor calls: [flattened image | y] (N, 794)
+    -> D's output. A ConditionalDiscriminator takes the row as it is; a discriminator with
+    `takes_labels` (projection) gets conditioned(images, y); any other (AC-GAN's, which infers
+    the class, or ControlGAN's unconditional one) gets the images alone."""
 
-    def __init__(self, discriminator: ConditionalDiscriminator):
+    def __init__(self, discriminator):
         self.discriminator = discriminator
 
     def forward(self, xy):
         _check_batch(type(self).__name__, xy, (IMAGE_SIZE + NUM_CLASSES,),
                      "packed sample [image | y]")
-        return self.discriminator.body(xy)                                 # (N, 1) logits
+        D = self.discriminator
+        if isinstance(D, ConditionalDiscriminator):
+            return D.body(xy)                                              # (N, 1) logits
+        images, y = unpack(xy)
+        if getattr(D, "takes_labels", False):
+            return D.conditioned(images, y)
+        return D(images)
 
 
 def conditional_gan(z_dim: int = Z_DIM, hidden: int = 500, batch_norm: bool = True):

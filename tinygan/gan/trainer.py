@@ -7,7 +7,9 @@
         draw m noise samples z
         step G to lower the generator loss on D(G(z))     # one generator step
 
-D returns logits (D(x) = sigmoid(logit)); the losses come from tinygan.gan.losses. Every random
+D returns logits (D(x) = sigmoid(logit)), (N, 1), or (N, 1 + K) with the real-vs-fake logit
+first and K more outputs that only hooks read (AC-GAN's class logits); the losses come from
+tinygan.gan.losses. Every random
 number comes from the trainer's own generator (`seed`), so two runs with one seed are identical.
 Statistics are summed on the device and read back every `log_every` iterations, so a GPU run
 does not wait for the host at every step.
@@ -42,6 +44,12 @@ def normal_noise(dim: int, std: float = 1.0):
     def sample(m: int, rng) -> Tensor:
         return Tensor(std * rng.standard_normal((m, dim), dtype=np.float32))
     return sample
+
+
+def source_logits(logits: Tensor) -> Tensor:
+    """The real-vs-fake logit (N, 1) of D's output: all of it, or its first column when D
+    returns more (AC-GAN's D: (N, 1 + K), the K class logits after it, for hooks to read)."""
+    return logits[:, :1] if logits.ndim == 2 and logits.shape[1] > 1 else logits
 
 
 @contextlib.contextmanager
@@ -137,7 +145,8 @@ class Trainer:
         with no_grad():  # G's samples are constants here: no graph, no gradient into G
             fake = self.G(self.noise(self.m, self.rng))
         real_logits, fake_logits = self.D(real), self.D(fake)
-        loss = self.d_loss_fn(real_logits, fake_logits)
+        real_source, fake_source = source_logits(real_logits), source_logits(fake_logits)
+        loss = self.d_loss_fn(real_source, fake_source)
         for hook in self.hooks:
             term = hook.d_loss(self, real, fake, real_logits, fake_logits)
             loss = loss if term is None else loss + term
@@ -147,9 +156,9 @@ class Trainer:
         for hook in self.hooks:
             hook.after_d_step(self)
         self._add("d_loss", loss.data, self.k)
-        self._add("d_real", _mean_probability(real_logits.data), self.k)
-        self._add("d_fake", _mean_probability(fake_logits.data), self.k)
-        self._add("d_gap", real_logits.data.mean() - fake_logits.data.mean(), self.k)
+        self._add("d_real", _mean_probability(real_source.data), self.k)
+        self._add("d_fake", _mean_probability(fake_source.data), self.k)
+        self._add("d_gap", real_source.data.mean() - fake_source.data.mean(), self.k)
         self.last_d_loss = loss
         return loss
 
@@ -158,7 +167,7 @@ class Trainer:
         Subclasses change how G's loss is formed here (tinygan.gan.remedies.UnrolledTrainer)."""
         fake = self.G(self.noise(self.m, self.rng))
         fake_logits = self.D(fake)
-        return self.g_loss_fn(fake_logits), fake, fake_logits
+        return self.g_loss_fn(source_logits(fake_logits)), fake, fake_logits
 
     def g_step(self) -> Tensor:
         """One generator step; D's weights are frozen, so they get no grad."""
