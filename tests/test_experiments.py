@@ -20,11 +20,18 @@ TINY = {"toy1d": dict(steps=4, batch_size=16, hidden=8, snapshot_every=2),
         "dcgan": dict(steps=2, batch_size=4, eval_samples=0),
         "cgan": dict(steps=3, batch_size=8, eval_samples=0),
         "dcgan-sn": dict(steps=2, batch_size=4, eval_samples=0, width=8),
-        "dcgan-gp": dict(steps=2, batch_size=4, eval_samples=0, width=8, d_steps=2)}
+        "dcgan-gp": dict(steps=2, batch_size=4, eval_samples=0, width=8, d_steps=2),
+        "acgan": dict(steps=3, batch_size=8, eval_samples=0),
+        "projection": dict(steps=3, batch_size=8, eval_samples=0),
+        "controlgan": dict(steps=3, batch_size=8, eval_samples=0),
+        "biggan": dict(steps=2, batch_size=4, eval_samples=0, width=8)}
+CONDITIONAL = {"cgan", "acgan", "projection", "controlgan", "biggan"}
 SHAPES = {"toy1d": {"points": (5, 1)}, "ring": {"points": (5, 2)}, "grid": {"points": (5, 2)},
           "mnist-mlp": {"images": (5, 1, 28, 28)}, "dcgan": {"images": (5, 1, 28, 28)},
           "cgan": {"images": (5, 1, 28, 28), "labels": (5,)},
-          "dcgan-sn": {"images": (5, 1, 28, 28)}, "dcgan-gp": {"images": (5, 1, 28, 28)}}
+          "dcgan-sn": {"images": (5, 1, 28, 28)}, "dcgan-gp": {"images": (5, 1, 28, 28)},
+          **{name: {"images": (5, 1, 28, 28), "labels": (5,)}
+             for name in ("acgan", "projection", "controlgan", "biggan")}}
 
 
 @pytest.fixture(autouse=True)
@@ -37,7 +44,8 @@ def synthetic_digits_only(monkeypatch):
 
 def test_the_registry_names_the_experiments():
     assert list(experiments.REGISTRY) == ["toy1d", "ring", "grid", "mnist-mlp", "dcgan", "cgan",
-                                          "dcgan-sn", "dcgan-gp"]
+                                          "dcgan-sn", "dcgan-gp", "acgan", "projection",
+                                          "controlgan", "biggan"]
     for spec in experiments.REGISTRY.values():
         assert spec.summary and "\n" not in spec.summary
         assert dataclasses.is_dataclass(spec.config) and spec.config.__dataclass_params__.frozen
@@ -58,20 +66,20 @@ def test_every_experiment_follows_the_protocol(name):
     assert exp.trainer.iteration == exp.config.steps
     metrics = exp.evaluate()
     json.dumps(metrics)  # JSON-ready
-    labels = [1, 2, 3, 4, 5] if name == "cgan" else None
+    labels = [1, 2, 3, 4, 5] if name in CONDITIONAL else None
     samples = exp.sample(5, seed=3, labels=labels)
     assert {k: v.shape for k, v in samples.items()} == SHAPES[name]
     assert all(v.dtype in (np.float32, np.int64) for v in samples.values())
     again = exp.sample(5, seed=3, labels=labels)
     assert all(np.array_equal(samples[k], again[k]) for k in samples)  # seeded
-    fig = exp.draw(n=16 if name != "cgan" else 10)
+    fig = exp.draw(n=16 if name not in CONDITIONAL else 10)
     assert fig.axes
     plt.close("all")
     if exp.animated:
         frames = [exp.frame(), exp.frame()]
         assert exp.animate(frames) is not None and exp.animate(frames[:1]) is None
         plt.close("all")
-    if name != "cgan":
+    if name not in CONDITIONAL:
         with pytest.raises(ValueError, match="not conditional"):
             exp.sample(2, labels=[1, 2])
     with pytest.raises(ValueError, match="positive int"):

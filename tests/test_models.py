@@ -155,7 +155,7 @@ def test_conditional_output_depends_on_the_label():
     (np.array([0.5, 2.0]), "whole numbers"),
     ([1, 2, 3], "got 3 labels for a batch of 2"),
     (np.zeros((2, 9), np.float32), "9 columns, expected 10"),
-    (np.full((2, 10), 0.1, np.float32), "exactly one 1 per row"),
+    (np.full((2, 10), 0.2, np.float32), "each row summing to 1|exactly one 1 per row"),
     (np.zeros((2, 1, 10)), r"shape \(N,\) or one-hot"),
 ])
 def test_conditional_label_errors(labels, message):
@@ -164,6 +164,16 @@ def test_conditional_label_errors(labels, message):
         G(tg.randn(2, 100), labels)
     with pytest.raises(ValueError, match=message):
         D(tg.randn(2, 1, 28, 28), labels)
+
+
+def test_the_generator_takes_mixtures_of_labels_and_the_discriminator_does_not():
+    G, D = M.conditional_gan()
+    G.eval()
+    z, mix = tg.randn(1, 100), np.full((1, 10), 0.1, np.float32)
+    inputs = tg.concatenate([z, tg.tensor(mix)], axis=1)
+    np.testing.assert_allclose(G(z, mix).numpy(), G.body(inputs).numpy(), rtol=1e-6)
+    with pytest.raises(ValueError, match="exactly one 1 per row"):
+        D(tg.randn(1, 1, 28, 28), mix)
 
 
 def test_one_hot_encodes_and_keeps_float_labels_that_are_whole():
