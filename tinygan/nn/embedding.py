@@ -64,6 +64,9 @@ class ConditionalBatchNorm2d(Module):
 
     def forward(self, x, c):
         name = f"{type(self).__name__}({self.num_features})"
+        if x.ndim != 4 or x.shape[1] != self.num_features:
+            raise ValueError(f"{name} got input of shape {x.shape}: expected 4-D input (N, "
+                             f"{self.num_features}, H, W)")
         if self.cond_dim is not None:
             if c.ndim != 2 or c.shape != (x.shape[0], self.cond_dim):
                 raise ValueError(f"{name}: the condition has shape {c.shape}, expected "
