@@ -313,3 +313,88 @@ def mean_se(values):
         return mean, 0.0
     var = sum((v - mean) ** 2 for v in values) / (n - 1)
     return mean, math.sqrt(var / n)
+
+
+def linear_assignment(cost):
+    """The assignment of rows to columns with the least total cost (the Hungarian method, Kuhn
+    1955, in its O(n^3) form with row and column potentials): (rows, cols), each row of a
+    square or wide (n <= m) cost matrix matched to a different column, as
+    scipy.optimize.linear_sum_assignment returns them (rows in order)."""
+    c = _host(cost, "cost")
+    if c.ndim != 2 or 0 in c.shape or not np.all(np.isfinite(c)):
+        raise ValueError(f"linear_assignment needs a finite 2-D cost matrix, got shape {c.shape}")
+    if c.shape[0] > c.shape[1]:  # tall: solve the transpose, then read it back
+        cols, rows = linear_assignment(c.T)
+        order = np.argsort(rows)
+        return rows[order], cols[order]
+    n, m = c.shape
+    u, v = np.zeros(n + 1), np.zeros(m + 1)
+    owner = np.zeros(m + 1, dtype=np.int64)      # owner[j]: the row (1-based) holding column j
+    for i in range(1, n + 1):
+        owner[0], j0 = i, 0
+        best = np.full(m + 1, np.inf)            # least reduced cost to reach each column
+        came = np.zeros(m + 1, dtype=np.int64)   # the column before it on that path
+        used = np.zeros(m + 1, dtype=bool)
+        while owner[j0] != 0:
+            used[j0] = True
+            i0 = owner[j0]
+            reduced = c[i0 - 1] - u[i0] - v[1:]
+            better = ~used[1:] & (reduced < best[1:])
+            best[1:][better] = reduced[better]
+            came[1:][better] = j0
+            free = np.flatnonzero(~used[1:]) + 1
+            j1 = free[np.argmin(best[free])]
+            delta = best[j1]
+            u[owner[used]] += delta
+            v[used] -= delta
+            best[~used] -= delta
+            j0 = j1
+        while j0:                                # flip the augmenting path
+            owner[j0] = owner[came[j0]]
+            j0 = came[j0]
+    rows = owner[1:] - 1
+    cols = np.flatnonzero(rows >= 0)
+    order = np.argsort(rows[cols])
+    return rows[cols][order], cols[order]
+
+
+def match_clusters(clusters, labels, k: int = 10):
+    """Map each cluster id 0..k-1 to a label 0..k-1, one to one, so that the most samples
+    agree (a cluster's number is arbitrary: InfoGAN's category 3 may draw sevens). Returns
+    (mapping (k,) with mapping[cluster] = label, accuracy after the mapping, the k x k
+    contingency table counts[cluster, label])."""
+    clusters, labels = np.asarray(clusters).astype(np.int64), np.asarray(labels).astype(np.int64)
+    if clusters.shape != labels.shape or clusters.ndim != 1 or clusters.size == 0:
+        raise ValueError(f"match_clusters needs two equal-length 1-D arrays, got "
+                         f"{clusters.shape} and {labels.shape}")
+    for name, a in (("clusters", clusters), ("labels", labels)):
+        if a.min() < 0 or a.max() >= k:
+            raise ValueError(f"match_clusters: {name} must lie in 0..{k - 1}, got "
+                             f"{a.min()}..{a.max()}")
+    counts = np.zeros((k, k), dtype=np.int64)
+    np.add.at(counts, (clusters, labels), 1)
+    rows, cols = linear_assignment(-counts)
+    mapping = np.empty(k, dtype=np.int64)
+    mapping[rows] = cols
+    return mapping, float(counts[rows, cols].sum() / clusters.size), counts
+
+
+def _ranks(x: np.ndarray) -> np.ndarray:
+    """Ranks 0..n-1 of x, ties sharing their mean rank."""
+    order = np.argsort(x, kind="mergesort")
+    r = np.empty(len(x))
+    r[order] = np.arange(len(x))
+    _, inverse, counts = np.unique(x, return_inverse=True, return_counts=True)
+    return (np.bincount(inverse, r) / counts)[inverse]
+
+
+def spearman(a, b) -> float:
+    """Spearman's rank correlation of two equal-length 1-D samples: the Pearson correlation of
+    their ranks (ties share their mean rank, as scipy.stats.spearmanr). NaN if one is constant."""
+    a, b = _host(a, "a").ravel(), _host(b, "b").ravel()
+    if a.shape != b.shape or a.size < 2:
+        raise ValueError(f"spearman needs two samples of one length >= 2, got {a.shape} and "
+                         f"{b.shape}")
+    ra, rb = _ranks(a) - (a.size - 1) / 2, _ranks(b) - (b.size - 1) / 2
+    denom = math.sqrt(float((ra * ra).sum() * (rb * rb).sum()))
+    return float((ra * rb).sum() / denom) if denom > 0 else math.nan

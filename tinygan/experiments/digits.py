@@ -138,13 +138,13 @@ def build_models(model: str, seed: int = 0, width: int = 64, d_norm: str = "batc
     raise ValueError(f"unknown model {model!r}: expected one of {MODELS}")
 
 
-def packed_noise(z_dim: int = models.Z_DIM):
-    """noise(m, rng) for the conditional GAN: [z | one-hot y] (m, z_dim + 10), z ~ N(0, I) and
-    y uniform over the ten digits."""
+def packed_noise(z_dim: int = models.Z_DIM, num_classes: int = models.NUM_CLASSES):
+    """noise(m, rng) for the conditional GAN: [z | one-hot y] (m, z_dim + K), z ~ N(0, I) and
+    y uniform over the K classes (the ten digits)."""
     def sample(m: int, rng) -> Tensor:
         z = rng.standard_normal((m, z_dim), dtype=np.float32)
         xp = backend.get_array_module(z)  # numpy or cupy, as the generator's device
-        y = xp.eye(models.NUM_CLASSES, dtype=np.float32)[rng.integers(0, models.NUM_CLASSES, m)]
+        y = xp.eye(num_classes, dtype=np.float32)[rng.integers(0, num_classes, m)]
         return Tensor(xp.concatenate([z, y], axis=1))
     return sample
 
@@ -158,26 +158,32 @@ def build(config: DigitsConfig, device=None, digits=None) -> Experiment:
     return assemble(config, device, digits, G, D)
 
 
-def packed_data(digits, device):
-    """data(m, rng) of rows [flattened image | one-hot label] (m, 794) of the training digits."""
+def packed_data(digits, device, labels=None, num_classes: int = models.NUM_CLASSES):
+    """data(m, rng) of rows [flattened image | one-hot label] (m, 784 + K) of the training
+    digits; labels: another label per digit than its class (in 0..num_classes-1)."""
     flat = np.asarray(digits.images, dtype=np.float32).reshape(len(digits.images), -1)
-    return sampler(np.concatenate([flat, models.one_hot(digits.labels).numpy()], axis=1), device)
+    y = models.one_hot(digits.labels if labels is None else labels, num_classes).numpy()
+    return sampler(np.concatenate([flat, y], axis=1), device)
 
 
 def assemble(config: DigitsConfig, device, digits, G, D, hooks=(), module=None,
-             parts=None) -> Experiment:
+             parts=None, packed=None) -> Experiment:
     """The experiment around built models: G and D moved to `device`, D spectrally normalized
     if asked, a class-conditional pair wrapped to train on packed rows, hooks (the config's
     and `hooks`, then the EMA), Adam for both, the trainer. module: whose evaluate/draw/sample
-    the experiment uses (default: this one); parts: more entries for exp.parts."""
+    the experiment uses (default: this one); parts: more entries for exp.parts; packed: a
+    function (device) -> (g_step, d_step, data, noise) for a pair that travels in a packing
+    of its own (InfoGAN's codes)."""
     G.to(device)
     D.to(device)
     if config.spectral_norm:
         nn_utils.spectral_norm_layers(D, backend.rng([config.seed, 6], device))
     hooks = list(hooks)
-    if isinstance(G, models.ClassConditionalGenerator):
+    if packed is not None:
+        g_step, d_step, data, noise = packed(device)
+    elif isinstance(G, models.ClassConditionalGenerator):
         g_step, d_step = models.PackedGenerator(G), models.PackedDiscriminator(D)
-        data, noise = packed_data(digits, device), packed_noise(G.z_dim)
+        data, noise = packed_data(digits, device), packed_noise(G.z_dim, G.num_classes)
     else:
         g_step, d_step = G, D
         data, noise = sampler(digits.images, device), normal_noise(G.z_dim)
@@ -215,7 +221,7 @@ def averaged_generator(exp: Experiment):
         raise ValueError(f"{exp.name}: this run keeps no weight average (ema_decay is none)")
     G = exp.generator
     inputs = noise_inputs(G.z_dim, 256, exp.device,
-                          models.NUM_CLASSES if is_conditional(exp) else 0)
+                          G.num_classes if is_conditional(exp) else 0)
     return exp.ema.averaged(inputs)
 
 

@@ -201,9 +201,10 @@ def one_hot(labels, num_classes: int = NUM_CLASSES, like: Tensor | None = None,
     return Tensor(backend.to_device(onehot, device))
 
 
-def _labels_for(model: str, labels, batch: int, like: Tensor, mixtures: bool = False) -> Tensor:
+def _labels_for(model: str, labels, batch: int, like: Tensor, mixtures: bool = False,
+                num_classes: int = NUM_CLASSES) -> Tensor:
     try:
-        y = one_hot(labels, NUM_CLASSES, like, mixtures)
+        y = one_hot(labels, num_classes, like, mixtures)
     except ValueError as e:
         raise ValueError(f"{model}: {e}") from None
     if y.shape[0] != batch:
@@ -215,13 +216,14 @@ def _labels_for(model: str, labels, batch: int, like: Tensor, mixtures: bool = F
 class ClassConditionalGenerator(nn.Module):
     """Base of the generators asked for a class: forward(z, labels) checks z (N, z_dim) and the
     labels (ints (N,), one-hot rows, or mixtures of classes as rows of class weights) and calls
-    conditioned(z, y) with y the (N, 10) class weights, which subclasses define (unchecked:
-    PackedGenerator calls it inside the training step)."""
-    z_dim = Z_DIM
+    conditioned(z, y) with y the (N, num_classes) class weights, which subclasses define
+    (unchecked: PackedGenerator calls it inside the training step)."""
+    z_dim, num_classes = Z_DIM, NUM_CLASSES
 
     def forward(self, z, labels):
         _check_batch(type(self).__name__, z, (self.z_dim,), "z")
-        y = _labels_for(type(self).__name__, labels, z.shape[0], z, mixtures=True)
+        y = _labels_for(type(self).__name__, labels, z.shape[0], z, mixtures=True,
+                        num_classes=self.num_classes)
         return self.conditioned(z, y)                                      # (N, 1, 28, 28)
 
     def conditioned(self, z, y):
@@ -231,11 +233,13 @@ class ClassConditionalGenerator(nn.Module):
 class ConditionalGenerator(ClassConditionalGenerator):
     """G(z, y): z (N, 100) and labels y (N,) ints or (N, 10) one-hot -> image (N, 1, 28, 28).
     The one-hot label is joined to z, [z | y] (N, 110), and the MLP generator takes it from
-    there. (Mirza & Osindero 2014 join z and y too, but each after a hidden layer of its own.)"""
+    there. (Mirza & Osindero 2014 join z and y too, but each after a hidden layer of its own.)
+    num_classes: how many classes y can name (10 digits by default)."""
 
-    def __init__(self, z_dim: int = Z_DIM, hidden: int = 500, batch_norm: bool = True):
-        self.z_dim = z_dim
-        self.body = MLPGenerator(z_dim, hidden, batch_norm, in_extra=NUM_CLASSES)
+    def __init__(self, z_dim: int = Z_DIM, hidden: int = 500, batch_norm: bool = True,
+                 num_classes: int = NUM_CLASSES):
+        self.z_dim, self.num_classes = z_dim, num_classes
+        self.body = MLPGenerator(z_dim, hidden, batch_norm, in_extra=num_classes)
 
     def conditioned(self, z, y):
         return self.body(concatenate([z, y], axis=1))                      # (N, 1, 28, 28)
@@ -245,12 +249,14 @@ class ConditionalDiscriminator(nn.Module):
     """D(x, y): image (N, 1, 28, 28) and labels (N,) or (N, 10) -> logit (N, 1) of "x is a
     real digit of class y". The one-hot label is joined to the flattened image: (N, 794)."""
 
-    def __init__(self, hidden: int = 500):
-        self.body = MLPDiscriminator(hidden, in_extra=NUM_CLASSES)
+    def __init__(self, hidden: int = 500, num_classes: int = NUM_CLASSES):
+        self.num_classes = num_classes
+        self.body = MLPDiscriminator(hidden, in_extra=num_classes)
 
     def forward(self, x, labels):
         _check_batch(type(self).__name__, x, IMAGE_SHAPE, "images")
-        y = _labels_for(type(self).__name__, labels, x.shape[0], x)
+        y = _labels_for(type(self).__name__, labels, x.shape[0], x,
+                        num_classes=self.num_classes)
         flat = x.reshape(x.shape[0], IMAGE_SIZE)                           # (N, 784)
         return self.body(concatenate([flat, y], axis=1))                   # (N, 1) logits
 
@@ -264,7 +270,8 @@ class PackedGenerator(nn.Module):
 
     def forward(self, zy):
         k = self.generator.z_dim
-        _check_batch(type(self).__name__, zy, (k + NUM_CLASSES,), "packed noise [z | y]")
+        _check_batch(type(self).__name__, zy, (k + self.generator.num_classes,),
+                     "packed noise [z | y]")
         y = zy[:, k:]                                                      # (N, 10)
         if isinstance(self.generator, ConditionalGenerator):
             # [z | y] is already what its body takes; skipping the label check here keeps the
@@ -291,7 +298,8 @@ class PackedDiscriminator(nn.Module):
         self.discriminator = discriminator
 
     def forward(self, xy):
-        _check_batch(type(self).__name__, xy, (IMAGE_SIZE + NUM_CLASSES,),
+        _check_batch(type(self).__name__, xy,
+                     (IMAGE_SIZE + getattr(self.discriminator, "num_classes", NUM_CLASSES),),
                      "packed sample [image | y]")
         D = self.discriminator
         if isinstance(D, ConditionalDiscriminator):
@@ -302,10 +310,12 @@ class PackedDiscriminator(nn.Module):
         return D(images)
 
 
-def conditional_gan(z_dim: int = Z_DIM, hidden: int = 500, batch_norm: bool = True):
+def conditional_gan(z_dim: int = Z_DIM, hidden: int = 500, batch_norm: bool = True,
+                    num_classes: int = NUM_CLASSES):
     """(G, D) of the conditional MLP GAN; wrap them in PackedGenerator/PackedDiscriminator to
     train with tinygan.gan.trainer.Trainer."""
-    return ConditionalGenerator(z_dim, hidden, batch_norm), ConditionalDiscriminator(hidden)
+    return (ConditionalGenerator(z_dim, hidden, batch_norm, num_classes),
+            ConditionalDiscriminator(hidden, num_classes))
 
 
 def count_parameters(module: nn.Module) -> int:
