@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .. import creation
-from . import conditioning, digits, latent, toy1d, toy2d
+from . import conditioning, digits, latent, thickness, toy1d, toy2d
 from .base import Experiment, ExperimentConfig, param
 
 __all__ = ["REGISTRY", "Spec", "get", "build", "Experiment", "ExperimentConfig", "param"]
@@ -65,6 +65,7 @@ REGISTRY = {spec.name: spec for spec in (
     Spec("controlgan", conditioning, conditioning.ControlGANConfig),
     Spec("biggan", conditioning, conditioning.BigGANConfig),
     Spec("infogan", latent, latent.InfoGANConfig),
+    Spec("thickness", thickness, thickness.ThicknessConfig),
 )}
 
 
