@@ -9,8 +9,8 @@ networks, linear attribute boundaries in z (InterFaceGAN: Shen, Gu, Tang & Zhou 
   alone. No no_grad: the graph through the networks is exactly what is wanted.
 - fit_direction: a logistic-regression boundary w . z + b = 0 between the samples with the
   highest and the lowest values of an attribute, its unit normal n the edit direction.
-- conditional_direction: n1 with its component along n2 removed, so that moving along it
-  leaves the attribute of n2 unchanged to first order (InterFaceGAN's conditional edit).
+- conditional_direction: n1 with its components along other normals removed, so that moving
+  along it leaves their attributes unchanged to first order (InterFaceGAN's conditional edit).
 """
 from __future__ import annotations
 
@@ -116,16 +116,20 @@ def fit_direction(z, values, fraction: float = 0.2, test_fraction: float = 0.25,
     return Direction(w / norm, b / norm, *accuracy)
 
 
-def conditional_direction(n1, n2) -> np.ndarray:
-    """n1 - (n1 . n2) n2, renormalized: moving along it changes the attribute of n1 and, to
-    first order, not that of n2 (n1, n2 unit normals of two boundaries)."""
-    n1, n2 = np.asarray(n1, dtype=np.float64), np.asarray(n2, dtype=np.float64)
-    n2 = n2 / np.linalg.norm(n2)
-    out = n1 - (n1 @ n2) * n2
+def conditional_direction(n1, *others) -> np.ndarray:
+    """n1 with its components along the other normals removed (their span projected out, by
+    QR), renormalized: moving along it changes the attribute of n1 and, to first order, none
+    of the others (InterFaceGAN's conditional edit, several conditions at once)."""
+    n1 = np.asarray(n1, dtype=np.float64)
+    if not others:
+        raise ValueError("conditional_direction: give at least one normal to project out")
+    basis = np.stack([np.asarray(n, dtype=np.float64) for n in others], axis=1)   # (D, k)
+    q, _ = np.linalg.qr(basis)
+    out = n1 - q @ (q.T @ n1)
     norm = np.linalg.norm(out)
-    if norm < 1e-8:
-        raise ValueError("conditional_direction: the two normals are parallel; nothing is left "
-                         "of n1 once n2 is projected out")
+    if norm < 1e-8 * np.linalg.norm(n1):
+        raise ValueError("conditional_direction: n1 lies in the span of the others; nothing is "
+                         "left of it once they are projected out")
     return out / norm
 
 
