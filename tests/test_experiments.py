@@ -24,14 +24,22 @@ TINY = {"toy1d": dict(steps=4, batch_size=16, hidden=8, snapshot_every=2),
         "acgan": dict(steps=3, batch_size=8, eval_samples=0),
         "projection": dict(steps=3, batch_size=8, eval_samples=0),
         "controlgan": dict(steps=3, batch_size=8, eval_samples=0),
-        "biggan": dict(steps=2, batch_size=4, eval_samples=0, width=8)}
-CONDITIONAL = {"cgan", "acgan", "projection", "controlgan", "biggan"}
+        "biggan": dict(steps=2, batch_size=4, eval_samples=0, width=8),
+        "infogan": dict(steps=3, batch_size=8, eval_samples=0),
+        "thickness": dict(steps=3, batch_size=8, eval_samples=0)}
+#: what `labels` means to the experiments that take it: digits, InfoGAN's categories of c1,
+#: the thickness buckets
+LABELS = {**{name: [1, 2, 3, 4, 5] for name in ("cgan", "acgan", "projection", "controlgan",
+                                                 "biggan", "infogan")},
+          "thickness": [0, 1, 2, 1, 0]}
+CONDITIONAL = set(LABELS)
 SHAPES = {"toy1d": {"points": (5, 1)}, "ring": {"points": (5, 2)}, "grid": {"points": (5, 2)},
           "mnist-mlp": {"images": (5, 1, 28, 28)}, "dcgan": {"images": (5, 1, 28, 28)},
           "cgan": {"images": (5, 1, 28, 28), "labels": (5,)},
           "dcgan-sn": {"images": (5, 1, 28, 28)}, "dcgan-gp": {"images": (5, 1, 28, 28)},
           **{name: {"images": (5, 1, 28, 28), "labels": (5,)}
-             for name in ("acgan", "projection", "controlgan", "biggan")}}
+             for name in ("acgan", "projection", "controlgan", "biggan", "thickness")},
+          "infogan": {"images": (5, 1, 28, 28), "codes": (5, 12)}}
 
 
 @pytest.fixture(autouse=True)
@@ -45,7 +53,7 @@ def synthetic_digits_only(monkeypatch):
 def test_the_registry_names_the_experiments():
     assert list(experiments.REGISTRY) == ["toy1d", "ring", "grid", "mnist-mlp", "dcgan", "cgan",
                                           "dcgan-sn", "dcgan-gp", "acgan", "projection",
-                                          "controlgan", "biggan"]
+                                          "controlgan", "biggan", "infogan", "thickness"]
     for spec in experiments.REGISTRY.values():
         assert spec.summary and "\n" not in spec.summary
         assert dataclasses.is_dataclass(spec.config) and spec.config.__dataclass_params__.frozen
@@ -66,7 +74,7 @@ def test_every_experiment_follows_the_protocol(name):
     assert exp.trainer.iteration == exp.config.steps
     metrics = exp.evaluate()
     json.dumps(metrics)  # JSON-ready
-    labels = [1, 2, 3, 4, 5] if name in CONDITIONAL else None
+    labels = LABELS.get(name)
     samples = exp.sample(5, seed=3, labels=labels)
     assert {k: v.shape for k, v in samples.items()} == SHAPES[name]
     assert all(v.dtype in (np.float32, np.int64) for v in samples.values())
