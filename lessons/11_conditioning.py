@@ -15,8 +15,9 @@
 # # Lesson 11 — Conditioning: four ways to tell the game which digit
 #
 # **Running it.** Fast mode: set `TINYGAN_FAST=1` before starting Jupyter (a few dozen steps
-# per model). Full mode, the default, trains seven models for 90 s of CPU time each and takes
-# about 13 minutes on a 2-core CPU.
+# per model). Full mode, the default, trains seven models for 90 s of CPU time each; it took
+# 20 minutes on a 2-core CPU that was running other work beside it (about 12 minutes of its
+# own CPU time).
 #
 # **Goals.** By the end you will be able to
 # 1. name four ways the literature conditions a GAN on a class — joining a one-hot label to
