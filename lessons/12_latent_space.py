@@ -268,7 +268,7 @@ edits = {"ink mass": dirs["ink_mass"].normal,
          "slant": dirs["slant"].normal,
          "slant, the ten classes projected out": L.conditional_direction(
              dirs["slant"].normal, *class_normals)}
-fig, axes = plt.subplots(len(edits), 1, figsize=(9, 2.6 * len(edits)))
+fig, axes = plt.subplots(len(edits), 1, figsize=(11, 3.2 * len(edits)))
 for ax, (title, normal) in zip(axes, edits.items()):
     e = L.edit(z_show, normal, amounts)                              # (A, 3, 100)
     out = X.generate(G_mlp, e.size // 100, z=e.reshape(-1, 100)).reshape(len(amounts), 3,
@@ -279,14 +279,16 @@ for ax, (title, normal) in zip(axes, edits.items()):
     vals = A.measure(out.reshape(-1, 1, 28, 28), (which,))[which].reshape(len(amounts), 3)
     labels = evaluator.classify(out.reshape(-1, 1, 28, 28))[0].argmax(1).reshape(
         len(amounts), 3)
-    ax.set_xticks(np.arange(len(amounts)) * 29 + 15,
-                  [f"a={a:+.0f}\n{which[:5]} {v:.2f}" if which == "slant" else
-                   f"a={a:+.0f}\nink {v:.0f}" for a, v in zip(amounts, vals[:, 0])],
-                  fontsize=6)
-    ax.set_yticks(np.arange(3) * 29 + 15, [f"judge: {''.join(map(str, labels[:, r]))}"
-                                           for r in range(3)], fontsize=6)
-    ax.set_title(f"edit along {title} (attribute of the first row under each column)",
-                 fontsize=9)
+    for a in range(len(amounts)):          # the attribute and the judge's label, every image
+        for r in range(3):
+            value = f"{vals[a, r]:.2f}" if which == "slant" else f"{vals[a, r]:.0f}"
+            ax.text(a * 29 + 15, r * 29 + 27, f"{value} ({labels[a, r]})", color="yellow",
+                    fontsize=6, ha="center", va="bottom")
+    ax.set_xticks(np.arange(len(amounts)) * 29 + 15, [f"a = {a:+.0f}" for a in amounts],
+                  fontsize=7)
+    ax.set_yticks([])
+    ax.set_title(f"edit along {title}: under each digit its {which.replace('_', ' ')} and "
+                 "(the judge's label)", fontsize=9)
 fig.tight_layout()
 save_figure(fig, "12_directions.png", dpi=DPI)
 plt.show()
