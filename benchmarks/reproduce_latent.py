@@ -138,11 +138,13 @@ def build_table(rows: list, settings: dict) -> str:
                       "the amount with the attribute (and with the other attribute), and the "
                       "fraction of edited digits whose judge label differs from the unedited "
                       "digit's.", "",
-                  "| edit | Spearman (its attribute) | Spearman (the other) | label flips |",
-                  "|---|---:|---:|---:|"]
+                  "| edit | Spearman (its attribute) | Spearman (the other) | label flips, "
+                  "all amounts | flips at a = −3 … +3 |",
+                  "|---|---:|---:|---:|---|"]
         for k, v in d["edits"].items():
+            by = " ".join(f"{f:.0%}" for f in v.get("label_flips_by_amount", []))
             lines.append(f"| {k} | {v['spearman']:+.3f} | {v['other_spearman']:+.3f} | "
-                         f"{v['label_flips']:.1%} |")
+                         f"{v['label_flips']:.1%} | {by} |")
         lines.append("")
     thick = by.get("thickness", [])
     if thick:

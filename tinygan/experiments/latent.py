@@ -227,7 +227,8 @@ def direction_study(G, evaluator, n: int = 6000, n_edit: int = 200, seed: int = 
     then n_edit fresh z edited along each attribute's normal, plainly and conditioned (the
     other attribute projected out; and every class direction projected out). Per edit: the
     median Spearman correlation of the amount with the attribute, and the fraction of edited
-    digits (amount != 0) the judge labels differently from the unedited one."""
+    digits (amount != 0) the judge labels differently from the unedited one, over all the
+    amounts and at each."""
     rng = np.random.default_rng(seed)
     z = rng.standard_normal((n, G.z_dim)).astype(np.float32)
     images = base.generate(G, n, z=z)
@@ -257,7 +258,8 @@ def direction_study(G, evaluator, n: int = 6000, n_edit: int = 200, seed: int = 
             labels = np.stack([evaluator.classify(imgs[a])[0].argmax(1)
                                for a in range(len(amounts))])
             centre = int(np.argmin(np.abs(amounts)))
-            flips = np.mean(np.delete(labels, centre, axis=0) != labels[centre])
+            flipped = labels != labels[centre]                        # (A, n_edit)
+            flips = np.mean(np.delete(flipped, centre, axis=0))
             out["edits"][f"{name}, {kind}"] = {
                 "attribute": name, "kind": kind,
                 "spearman": float(np.median([metrics.spearman(amounts, measured[:, i])
@@ -266,5 +268,6 @@ def direction_study(G, evaluator, n: int = 6000, n_edit: int = 200, seed: int = 
                                                                        other_measured[:, i])
                                                       for i in range(n_edit)])),
                 "label_flips": float(flips),
+                "label_flips_by_amount": flipped.mean(axis=1).tolist(),
                 "mean_attribute": measured.mean(axis=1).tolist()}
     return out
