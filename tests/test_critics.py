@@ -384,7 +384,7 @@ def test_a_penalty_on_a_batch_norm_dcgan_and_bad_digit_settings_are_refused(tmp_
                             data_dir=str(tmp_path / "none"))
     with pytest.raises(ValueError, match="BatchNorm2d in training mode"):
         exp.trainer.fit(1)
-    with pytest.raises(ValueError, match="width and d_norm shape the DCGAN only"):
+    with pytest.raises(ValueError, match=r"width shapes the convolutional models .*the mlp model"):
         experiments.build("mnist-mlp", width=32)
     with pytest.raises(ValueError, match="d_norm"):
         experiments.build("dcgan", d_norm="group")
