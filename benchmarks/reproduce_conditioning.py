@@ -6,7 +6,8 @@ MNIST protocol, judged per class, and BigGAN's truncation sweep.
 
 1. The runs: the rows cgan, acgan, projection, controlgan, biggan and biggan-no-ortho of
    benchmarks/reproduce_mnist.py (10 minutes each, seeds 0 and 1; they go into the MNIST
-   table too). Each run's JSON holds the evaluator's per-class numbers: for the samples asked
+   table too, and the per-class table is read from that merged record, so `--models biggan
+   biggan-no-ortho` retrains only those and keeps the other rows). Each run's JSON holds the evaluator's per-class numbers: for the samples asked
    to be digit c, the Fréchet distance of their classifier features to the held-out digits of
    class c, and their spread sqrt(tr Cov) (within-class diversity).
 2. The truncation sweep (Brock et al. 2019, arXiv 1809.11096, section 3.1): each BigGAN run's
@@ -38,15 +39,10 @@ THRESHOLDS = (None, 2.0, 1.0, 0.5, 0.25)
 TRUNCATED = ("biggan", "biggan-no-ortho")
 
 
-def sharpness(images: np.ndarray) -> float:
-    """Mean |dx| + |dy| of the pixels (finite differences): edges, which blur lowers."""
-    x = np.asarray(images, dtype=np.float64)
-    return float(np.abs(np.diff(x, axis=-1)).mean() + np.abs(np.diff(x, axis=-2)).mean())
-
-
 def truncation_sweep(run_file: Path, evaluator, n: int) -> list[dict]:
     """Score a BigGAN run's averaged generator at every threshold of THRESHOLDS."""
     import tinygan as tg
+    from tinygan.data.attributes import sharpness
     from tinygan.experiments import conditioning as XC
     from tinygan.experiments import digits as X
     from tinygan.gan import conditional
@@ -170,9 +166,10 @@ def main(argv=None) -> int:
     from tinygan.gan.evaluator import Evaluator
     evaluator = Evaluator.for_mnist(args.data_dir)
     runs_dir = Path(args.runs_dir)
-    runs = [json.loads((runs_dir / f"{m}_seed{s}.json").read_text())
-            for m in args.models for s in args.seeds
-            if (runs_dir / f"{m}_seed{s}.json").is_file()]
+    # the per-class table reads the merged MNIST record (every conditional run of any session),
+    # so a sweep of a few models keeps the others' rows; the truncation needs this run's G files
+    record = REPO / "benchmarks" / "results" / "mnist.json"
+    runs = [r for r in json.loads(record.read_text())["runs"] if r["model"] in mnist.CONDITIONAL]
     sweep = [row for m in args.models if m in TRUNCATED for s in args.seeds
              if (runs_dir / f"{m}_seed{s}_G_averaged.npz").is_file()
              for row in truncation_sweep(runs_dir / f"{m}_seed{s}.json", evaluator,

@@ -142,9 +142,9 @@ def build_table(rows: list, settings: dict) -> str:
                   "all amounts | flips at a = −3 … +3 |",
                   "|---|---:|---:|---:|---|"]
         for k, v in d["edits"].items():
-            by = " ".join(f"{f:.0%}" for f in v.get("label_flips_by_amount", []))
+            flips = " ".join(f"{f:.0%}" for f in v.get("label_flips_by_amount", []))
             lines.append(f"| {k} | {v['spearman']:+.3f} | {v['other_spearman']:+.3f} | "
-                         f"{v['label_flips']:.1%} | {by} |")
+                         f"{v['label_flips']:.1%} | {flips} |")
         lines.append("")
     thick = by.get("thickness", [])
     if thick:

@@ -50,6 +50,7 @@ import matplotlib.pyplot as plt
 import tinygan as tg
 import tinygan.functional as F
 from tinygan import experiments
+from tinygan.data.attributes import sharpness
 from tinygan.experiments import conditioning as XC
 from tinygan.experiments import digits as X
 from tinygan.gan import conditional
@@ -300,11 +301,6 @@ plt.show()
 # %%
 runs["biggan-no-ortho"] = train("biggan", ortho_beta=0.0)
 THRESHOLDS = [None, 2.0, 1.0, 0.5, 0.25]       # None: the untruncated prior
-
-
-def sharpness(images):
-    """mean |dx| + |dy| of the pixels: edge strength, which blur lowers."""
-    return float(np.abs(np.diff(images, axis=-1)).mean() + np.abs(np.diff(images, axis=-2)).mean())
 
 
 real_sharp = sharpness(evaluator.reference_images)

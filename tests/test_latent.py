@@ -183,6 +183,21 @@ def test_thickness_buckets_are_per_class():
         A.bucket_edges(img, labels, 1)
 
 
+
+def test_sharpness_counts_edges_and_blur_lowers_it():
+    """A +-1 checkerboard jumps by 2 at every neighbour (2 + 2); a flat image has no edge."""
+    board = np.where(np.add.outer(np.arange(6), np.arange(6)) % 2 == 0, 1.0, -1.0)
+    assert A.sharpness(board[None, None]) == pytest.approx(4.0)
+    assert A.sharpness(np.zeros((3, 1, 5, 5))) == 0.0
+    stroke = -np.ones((1, 1, 9, 9))
+    stroke[..., 4] = 1
+    padded = np.pad(stroke, ((0, 0), (0, 0), (0, 0), (1, 1)), constant_values=-1)
+    blurred = (padded[..., :-2] + padded[..., 1:-1] + padded[..., 2:]) / 3   # a 1x3 box blur
+    assert A.sharpness(stroke) == pytest.approx(4 / 8)    # each row: two jumps of 2 in 8 pairs
+    assert A.sharpness(blurred) == pytest.approx(A.sharpness(stroke) / 3)
+    with pytest.raises(ValueError, match="at least 2x2"):
+        A.sharpness(np.zeros(5))
+
 # ---------------------------------------------------------------- directions and inputs
 
 

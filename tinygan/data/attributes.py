@@ -6,6 +6,8 @@ ink +1); the ink weight of a pixel is (x + 1) / 2, in [0, 1].
 - slant: the shear of the ink, -cov(column, row) / var(row) from the image moments, in columns
   per row: 0 for an upright digit, positive when the top leans to the right;
 - width: the ink's spread across columns, sqrt(var(column)), in pixels;
+- sharpness: the mean |finite difference| of the pixels along rows and columns, one number for
+  a whole set (blur lowers it; lesson 11 compares it with the real digits');
 - thickness_buckets: ink mass cut into buckets at quantiles computed per digit class (a 1 holds
   less ink than an 8, so "thick" must be relative to the class).
 """
@@ -61,6 +63,15 @@ def slant(images) -> np.ndarray:
 def width(images) -> np.ndarray:
     """sqrt(var(column)) of the ink per image (N,), in pixels."""
     return np.sqrt(_moments(images)[4])
+
+
+def sharpness(images) -> float:
+    """mean |x[..., j+1] - x[..., j]| + mean |x[..., i+1, :] - x[..., i, :]|: edge strength."""
+    x = backend.to_numpy(images.data if isinstance(images, Tensor) else images)
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim < 2 or min(x.shape[-2:]) < 2:
+        raise ValueError(f"sharpness needs images at least 2x2 in their last two axes, got {x.shape}")
+    return float(np.abs(np.diff(x, axis=-1)).mean() + np.abs(np.diff(x, axis=-2)).mean())
 
 
 def measure(images, which=ATTRIBUTES) -> dict:
