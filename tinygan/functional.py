@@ -15,7 +15,8 @@ from .conv import avg_pool2d, conv2d, conv_transpose2d, interpolate  # noqa: F40
 
 __all__ = ["relu", "leaky_relu", "sigmoid", "tanh", "softplus", "log_sigmoid", "logsumexp",
            "log_softmax", "softmax", "bce_with_logits", "cross_entropy", "mse", "embedding"]
-__all__ += ["dropout", "batch_norm", "layer_norm", "instance_norm"]
+__all__ += ["dropout", "batch_norm", "layer_norm", "instance_norm", "pixel_norm",
+            "minibatch_std"]
 __all__ += ["conv2d", "conv_transpose2d", "avg_pool2d", "interpolate"]
 __all__ += ["linear", "stack", "minimum", "clip"]
 
@@ -291,3 +292,29 @@ def instance_norm(x, weight=None, bias=None, eps: float = 1e-5) -> Tensor:
     _check_per_channel("instance_norm", x, weight=weight, bias=bias)
     y, _, _ = _normalize(x, tuple(range(2, x.ndim)), eps)
     return _affine(y, weight, bias, (1, x.shape[1]) + (1,) * (x.ndim - 2))
+
+
+def pixel_norm(x, eps: float = 1e-8) -> Tensor:
+    """y = x / sqrt(mean over channels of x^2 + eps) at every pixel: each feature vector put
+    on the sphere of radius sqrt(C) (Karras et al. 2018, arXiv 1710.10196, section 4.2)."""
+    x = as_tensor(x)
+    if x.ndim < 2:
+        raise ValueError(f"pixel_norm needs input of shape (N, C, ...), got shape {x.shape}")
+    if not eps > 0:
+        raise ValueError(f"pixel_norm: eps must be > 0 (it keeps 0/0 away), got {eps}")
+    return x / ((x * x).mean(axis=1, keepdims=True) + eps).sqrt()
+
+
+def minibatch_std(x, eps: float = 1e-8) -> Tensor:
+    """[x | s] with s = mean over (C, H, W) of sqrt(Var over the batch + eps), one constant
+    plane appended per sample: D can see how varied a batch is (Karras et al. 2018, section
+    3). It mixes the samples of a batch (a per-sample penalty sees the others through it, as in
+    the paper's own WGAN-GP training)."""
+    x = as_tensor(x)
+    if x.ndim != 4 or x.shape[0] < 2:
+        raise ValueError(f"minibatch_std needs a batch of at least 2 images (N, C, H, W), got "
+                         f"shape {x.shape}: a standard deviation over one sample is 0")
+    centred = x - x.mean(axis=0, keepdims=True)
+    s = ((centred * centred).mean(axis=0) + eps).sqrt().mean()
+    n, _, h, w = x.shape
+    return concatenate([x, s.reshape(1, 1, 1, 1).broadcast_to((n, 1, h, w))], axis=1)
