@@ -255,6 +255,13 @@ def test_lapgan_levels_and_experiment(tiny_digits):
     assert [t.iteration for t in exp.trainer.trainers] == [1, 2, 3]
     images = exp.sample(4)["images"]
     assert images.shape == (4, 1, 28, 28) and images.min() >= -1 and images.max() <= 1
+    from tinygan.experiments import digits as X
+    average = X.averaged_generator(exp)       # each level's own weight average, put together
+    assert average is not exp.generator and not average.training
+    for level, trained in zip([average.coarse, *average.details],
+                              [exp.generator.coarse, *exp.generator.details]):
+        assert level is not trained
+    assert X.generate(average, 3).shape == (3, 1, 28, 28)
     with pytest.raises(ValueError, match="shares must be three positive numbers"):
         XC.LAPGANConfig(shares=(0.5, 0.5, 0.5))
 

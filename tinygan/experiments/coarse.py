@@ -3,7 +3,7 @@ tinygan.experiments.digits (same data, judge, EMA and scoring):
 
 - "lapgan": LAPGAN (Denton et al. 2015, arXiv 1506.05751; tinygan.gan.lapgan): a 7x7 GAN and
   a conditional detail GAN at 14x14 and at 28x28, each trained on real Laplacian pyramids, on
-  `shares` of the budget (tinygan.gan.stages.StagedTrainer);
+  `shares` of the budget (tinygan.gan.stages.StagedTrainer), a weight average per level;
 - "progressive": progressive growing (Karras et al. 2018, arXiv 1710.10196;
   tinygan.gan.progressive) 7 -> 14 -> 28 with equalized learning rate, pixel norm, minibatch
   standard deviation and WGAN-GP (lambda 10, drift 0.001), Adam 1e-3 with betas (0, 0.99) as
@@ -11,12 +11,13 @@ tinygan.experiments.digits (same data, judge, EMA and scoring):
 """
 from __future__ import annotations
 
+import copy
 import sys
 from dataclasses import dataclass
 
 import numpy as np
 
-from .. import backend
+from .. import backend, nn
 from ..creation import manual_seed
 from ..data import pyramid
 from ..data.digits import sampler
@@ -40,7 +41,7 @@ class LAPGANConfig(DigitsConfig):
     """LAPGAN on MNIST: a 7x7 GAN, then a detail GAN per finer level (Denton et al. 2015)"""
     model: str = param("lapgan", "which digit GAN", ("lapgan",), cli=False)
     steps: int = param(3000, "training iterations, over all levels", minimum=3)
-    shares: tuple[float, float, float] = param((0.2, 0.3, 0.5), "the 7x7, 14x14 and 28x28 "
+    shares: tuple[float, float, float] = param((0.1, 0.3, 0.6), "the 7x7, 14x14 and 28x28 "
                                                "levels' shares of the budget")
     detail_width: int = param(32, "channels of the detail GANs' convolutions", minimum=1)
 
@@ -92,24 +93,45 @@ def build_lapgan(config: LAPGANConfig, device=None, digits=None) -> Experiment:
     images = np.asarray(digits.images, dtype=np.float32)
     h28, h14, low7 = pyramid.laplacian_pyramid(images, 3)
     up14, up28 = pyramid.upsample(low7), pyramid.upsample(pyramid.downsample(images))
-    ema = EMA(G, config.ema_decay) if config.ema_decay is not None else None
-    hooks = [ema] if ema is not None else []
-
-    def trainer(g, d, data, noise, seed):
-        return Trainer(g, d, Adam(g.parameters(), config.lr, config.betas),
-                       Adam(d.parameters(), config.lr, config.betas), data, noise,
-                       batch_size=config.batch_size, objective=config.objective, seed=seed,
-                       device=device, hooks=hooks, log_every=config.log_every)
-
-    seeds = [[config.seed, k] for k in range(3)] if config.seed is not None else [None] * 3
-    staged = StagedTrainer({
-        "7x7": trainer(G.coarse, D7, sampler(low7, device), normal_noise(G.z_dim), seeds[0]),
-        "14x14": trainer(G.details[0], D14, sampler(np.concatenate([up14, h14], 1), device),
-                         _level_noise(up14, device), seeds[1]),
-        "28x28": trainer(G.details[1], D28, sampler(np.concatenate([up28, h28], 1), device),
-                         _level_noise(up28, device), seeds[2])}, config.shares)
-    return Experiment(config.model, config, device, staged, G, sys.modules[__name__], ema,
+    levels = [(G.coarse, D7, sampler(low7, device), normal_noise(G.z_dim)),
+              (G.details[0], D14, sampler(np.concatenate([up14, h14], 1), device),
+               _level_noise(up14, device)),
+              (G.details[1], D28, sampler(np.concatenate([up28, h28], 1), device),
+               _level_noise(up28, device))]
+    trainers, emas = {}, []
+    for k, (g, d, data, noise) in enumerate(levels):
+        # an average per level: one shared average would keep averaging a level's untrained
+        # weights while the levels before it train, and lag far behind once its turn comes
+        ema = EMA(g, config.ema_decay) if config.ema_decay is not None else None
+        emas.append(ema)
+        trainers[f"{L.SIZES[k]}x{L.SIZES[k]}"] = Trainer(
+            g, d, Adam(g.parameters(), config.lr, config.betas),
+            Adam(d.parameters(), config.lr, config.betas), data, noise,
+            batch_size=config.batch_size, objective=config.objective,
+            seed=[config.seed, k], device=device, hooks=[ema] if ema else [],
+            log_every=config.log_every)
+    average = None if config.ema_decay is None else \
+        LevelAverage(G, emas, [noise for *_, noise in levels])
+    return Experiment(config.model, config, device, StagedTrainer(trainers, config.shares), G,
+                      sys.modules[__name__], average,
                       {"digits": digits, "discriminators": [D7, D14, D28]})
+
+
+class LevelAverage:
+    """The LAPGAN sampler with each level's weight average in place of its trained weights:
+    what digits.averaged_generator asks an experiment's `ema` for. Batch-norm statistics are
+    re-estimated per level on that level's own training inputs."""
+
+    def __init__(self, G, emas, inputs):
+        self.G, self.emas, self.inputs = G, emas, inputs
+
+    def averaged(self, inputs=None, batches: int = 8, seed: int = 0):
+        out = copy.deepcopy(self.G)
+        modules = [ema.averaged(lambda rng, f=f: (f(256, rng),), batches, seed)
+                   for ema, f in zip(self.emas, self.inputs)]
+        out.coarse = modules[0]
+        out.details = nn.Sequential(*modules[1:])
+        return out.eval().requires_grad_(False)
 
 
 def build_progressive(config: ProgressiveConfig, device=None, digits=None) -> Experiment:
