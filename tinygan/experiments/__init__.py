@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .. import creation
-from . import coarse, conditioning, digits, latent, thickness, toy1d, toy2d
+from . import coarse, conditioning, digits, latent, sagan, thickness, toy1d, toy2d
 from .base import Experiment, ExperimentConfig, param
 
 __all__ = ["REGISTRY", "Spec", "get", "build", "Experiment", "ExperimentConfig", "param"]
@@ -66,6 +66,7 @@ REGISTRY = {spec.name: spec for spec in (
     Spec("biggan", conditioning, conditioning.BigGANConfig),
     Spec("infogan", latent, latent.InfoGANConfig),
     Spec("thickness", thickness, thickness.ThicknessConfig),
+    Spec("sagan", sagan, sagan.SAGANConfig),
     Spec("lapgan", coarse, coarse.LAPGANConfig),
     Spec("progressive", coarse, coarse.ProgressiveConfig),
 )}
