@@ -88,8 +88,15 @@ def test_minibatch_std_appends_the_batch_spread():
     np.testing.assert_allclose(y[:, 3], np.sqrt(x.var(axis=0) + 1e-8).mean(), rtol=1e-12)
     assert gradcheck(F.minibatch_std, x[:3, :2])
     assert gradgradcheck(F.minibatch_std, x[:2, :2, :1])
-    with pytest.raises(ValueError, match="at least 2 images"):
+    with pytest.raises(ValueError, match="at least 2 samples"):
         F.minibatch_std(tg.tensor(x[:1]))
+    # on features (N, d), lesson 3's toy D: one more column; a fixed value for one sample
+    f = x.reshape(4, -1)
+    np.testing.assert_allclose(F.minibatch_std(tg.tensor(f)).numpy()[:, -1],
+                               np.sqrt(f.var(axis=0) + 1e-8).mean(), rtol=1e-12)
+    layer = nn.MinibatchStd()
+    layer.fixed_std = 0.5
+    assert layer(tg.tensor(f[:1])).numpy()[0, -1] == 0.5
 
 
 def test_equalized_layers_scale_unit_normal_weights_at_run_time():
@@ -238,7 +245,8 @@ def test_staged_trainer_splits_the_budget_in_order():
 
 def test_lapgan_levels_and_experiment(tiny_digits):
     G, Ds = L.lapgan(width=4)
-    z = tg.randn(3, L.COARSE_Z)
+    assert G.z_dim == L.COARSE_Z + 14 * 14 + 28 * 28    # z carries the noise planes too
+    z = tg.randn(3, G.z_dim)
     levels = G.levels(z)
     assert [tuple(v.shape) for v in levels] == [(3, 1, 7, 7), (3, 1, 14, 14), (3, 1, 28, 28)]
     assert [tuple(D(tg.randn(3, c, s, s)).shape) for D, c, s in zip(Ds, (1, 2, 2), (7, 14, 28))] \

@@ -26,7 +26,10 @@ TINY = {"toy1d": dict(steps=4, batch_size=16, hidden=8, snapshot_every=2),
         "controlgan": dict(steps=3, batch_size=8, eval_samples=0),
         "biggan": dict(steps=2, batch_size=4, eval_samples=0, width=8),
         "infogan": dict(steps=3, batch_size=8, eval_samples=0),
-        "thickness": dict(steps=3, batch_size=8, eval_samples=0)}
+        "thickness": dict(steps=3, batch_size=8, eval_samples=0),
+        "lapgan": dict(steps=3, batch_size=4, eval_samples=0, detail_width=4),
+        "progressive": dict(steps=3, batch_size=4, eval_samples=0, width=4),
+        "sagan": dict(steps=2, batch_size=4, eval_samples=0, width=8)}
 #: what `labels` means to the experiments that take it: digits, InfoGAN's categories of c1,
 #: the thickness buckets
 LABELS = {**{name: [1, 2, 3, 4, 5] for name in ("cgan", "acgan", "projection", "controlgan",
@@ -39,7 +42,9 @@ SHAPES = {"toy1d": {"points": (5, 1)}, "ring": {"points": (5, 2)}, "grid": {"poi
           "dcgan-sn": {"images": (5, 1, 28, 28)}, "dcgan-gp": {"images": (5, 1, 28, 28)},
           **{name: {"images": (5, 1, 28, 28), "labels": (5,)}
              for name in ("acgan", "projection", "controlgan", "biggan", "thickness")},
-          "infogan": {"images": (5, 1, 28, 28), "codes": (5, 12)}}
+          "infogan": {"images": (5, 1, 28, 28), "codes": (5, 12)},
+          "lapgan": {"images": (5, 1, 28, 28)}, "progressive": {"images": (5, 1, 28, 28)},
+          "sagan": {"images": (5, 1, 28, 56)}}
 
 
 @pytest.fixture(autouse=True)
@@ -53,7 +58,8 @@ def synthetic_digits_only(monkeypatch):
 def test_the_registry_names_the_experiments():
     assert list(experiments.REGISTRY) == ["toy1d", "ring", "grid", "mnist-mlp", "dcgan", "cgan",
                                           "dcgan-sn", "dcgan-gp", "acgan", "projection",
-                                          "controlgan", "biggan", "infogan", "thickness"]
+                                          "controlgan", "biggan", "infogan", "thickness",
+                                          "sagan", "lapgan", "progressive"]
     for spec in experiments.REGISTRY.values():
         assert spec.summary and "\n" not in spec.summary
         assert dataclasses.is_dataclass(spec.config) and spec.config.__dataclass_params__.frozen
@@ -107,12 +113,17 @@ def test_state_dict_restores_a_run_exactly(name, tmp_path):
     a.trainer.fit(3)
     b.trainer.fit(3)
     sa, sb = a.trainer.state_dict(), b.trainer.state_dict()
-    for key in ("G", "D"):
-        assert all(np.array_equal(sa[key][k], sb[key][k]) for k in sa[key])
-    assert sa["rng"] == sb["rng"] and a.trainer.history == b.trainer.history
+    # a trainer of stages (LAPGAN's levels) holds one Trainer's state per stage
+    stages_a, stages_b = (list(s["stages"].values()) if "stages" in s else [s] for s in (sa, sb))
+    for ta, tb in zip(stages_a, stages_b):
+        for key in ("G", "D"):
+            assert all(np.array_equal(ta[key][k], tb[key][k]) for k in ta[key])
+        assert ta["rng"] == tb["rng"]
+    assert a.trainer.history == b.trainer.history
     if a.ema is not None:
-        assert all(np.array_equal(x.numpy(), y.numpy())
-                   for x, y in zip(a.ema.module.parameters(), b.ema.module.parameters()))
+        for ea, eb in zip(getattr(a.ema, "emas", [a.ema]), getattr(b.ema, "emas", [b.ema])):
+            assert all(np.array_equal(x.numpy(), y.numpy())
+                       for x, y in zip(ea.module.parameters(), eb.module.parameters()))
 
 
 def test_configs_check_their_values_and_say_what_is_allowed():

@@ -305,16 +305,22 @@ def pixel_norm(x, eps: float = 1e-8) -> Tensor:
     return x / ((x * x).mean(axis=1, keepdims=True) + eps).sqrt()
 
 
-def minibatch_std(x, eps: float = 1e-8) -> Tensor:
-    """[x | s] with s = mean over (C, H, W) of sqrt(Var over the batch + eps), one constant
-    plane appended per sample: D can see how varied a batch is (Karras et al. 2018, section
-    3). It mixes the samples of a batch (a per-sample penalty sees the others through it, as in
-    the paper's own WGAN-GP training)."""
+def minibatch_std(x, eps: float = 1e-8, fixed_std: float | None = None) -> Tensor:
+    """[x | s] along axis 1, s = mean over the other axes of sqrt(Var over the batch + eps):
+    one more column of (N, d), or one more constant plane of (N, C, H, W), so that D sees how
+    varied a batch is (Karras et al. 2018, arXiv 1710.10196, section 3). fixed_std replaces the
+    batch's own s (to show D one sample as it judged a batch). It mixes the samples of a batch
+    (a per-sample penalty sees the others through it, as in the paper's own WGAN-GP training)."""
     x = as_tensor(x)
-    if x.ndim != 4 or x.shape[0] < 2:
-        raise ValueError(f"minibatch_std needs a batch of at least 2 images (N, C, H, W), got "
-                         f"shape {x.shape}: a standard deviation over one sample is 0")
-    centred = x - x.mean(axis=0, keepdims=True)
-    s = ((centred * centred).mean(axis=0) + eps).sqrt().mean()
-    n, _, h, w = x.shape
-    return concatenate([x, s.reshape(1, 1, 1, 1).broadcast_to((n, 1, h, w))], axis=1)
+    if x.ndim < 2:
+        raise ValueError(f"minibatch_std needs input of shape (N, d) or (N, C, H, W), got "
+                         f"shape {x.shape}")
+    if fixed_std is None:
+        if x.shape[0] < 2:
+            raise ValueError(f"minibatch_std needs a batch of at least 2 samples, got shape "
+                             f"{x.shape}: a standard deviation over one sample is 0")
+        s = (x.var(axis=0) + eps).sqrt().mean()
+    else:
+        s = Tensor(backend.get_array_module(x.data).full((), fixed_std, x.dtype))
+    shape = (x.shape[0], 1) + tuple(x.shape[2:])
+    return concatenate([x, s.reshape((1,) * x.ndim).broadcast_to(shape)], axis=1)

@@ -93,7 +93,7 @@ def build_lapgan(config: LAPGANConfig, device=None, digits=None) -> Experiment:
     images = np.asarray(digits.images, dtype=np.float32)
     h28, h14, low7 = pyramid.laplacian_pyramid(images, 3)
     up14, up28 = pyramid.upsample(low7), pyramid.upsample(pyramid.downsample(images))
-    levels = [(G.coarse, D7, sampler(low7, device), normal_noise(G.z_dim)),
+    levels = [(G.coarse, D7, sampler(low7, device), normal_noise(G.coarse.z_dim)),
               (G.details[0], D14, sampler(np.concatenate([up14, h14], 1), device),
                _level_noise(up14, device)),
               (G.details[1], D28, sampler(np.concatenate([up28, h28], 1), device),

@@ -10,7 +10,7 @@ G_2(u(I_1), n_2).
 """
 from __future__ import annotations
 
-from .. import creation, nn
+from .. import nn
 from .. import functional as F
 from ..data import pyramid
 from ..ops import concatenate
@@ -94,19 +94,25 @@ class DetailDiscriminator(nn.Module):
 
 
 class LAPGAN(nn.Module):
-    """The sampler: z (N, 32) -> digits (N, 1, 28, 28), coarse to fine, clipped to [-1, 1].
+    """The sampler: z (N, 32 + 14*14 + 28*28) -> digits (N, 1, 28, 28), coarse to fine, clipped
+    to [-1, 1]. z holds all of a sample's randomness: the 7x7 GAN's 32 numbers, then the noise
+    planes of the 14x14 and the 28x28 levels (so a seeded z gives the same digit every time).
     `levels(z)` returns every level's image [7x7, 14x14, 28x28] (for drawing the pyramid)."""
 
     def __init__(self, width: int = 32):
         self.coarse = CoarseGenerator()
         self.details = nn.Sequential(DetailGenerator(14, width), DetailGenerator(28, width))
-        self.z_dim = self.coarse.z_dim
+        self.z_dim = self.coarse.z_dim + sum(s * s for s in SIZES[1:])
 
     def levels(self, z) -> list:
-        images = [self.coarse(z)]                                          # (N, 1, 7, 7)
-        for g in self.details:
-            up = pyramid.upsample(images[-1])                              # (N, 1, 2S, 2S)
-            noise = creation.randn(*up.shape, device=up.device, dtype=up.dtype)
+        _check_batch(type(self).__name__, z, (self.z_dim,), "z [z_7x7 | noise 14x14 | noise "
+                     "28x28]")
+        n, start = z.shape[0], self.coarse.z_dim
+        images = [self.coarse(z[:, :start])]                               # (N, 1, 7, 7)
+        for g, size in zip(self.details, SIZES[1:]):
+            up = pyramid.upsample(images[-1])                              # (N, 1, S, S)
+            noise = z[:, start:start + size * size].reshape(n, 1, size, size)
+            start += size * size
             images.append(up + g.detail(up, noise))
         return images
 

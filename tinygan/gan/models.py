@@ -11,7 +11,7 @@ generator/discriminator Module pairs, and the small MLPs of the 1D and 2D toys.
 
 - Toy MLPs: `mlp(sizes)`, `ToyDiscriminator` (an MLP with a `features` view for feature
   matching and an optional minibatch-discrimination layer), and the fixed-scale input layers
-  `Scale`, `Standardize` and `MinibatchStd`.
+  `Scale` and `Standardize` (the toy D's `MinibatchStd` is tinygan.nn's, re-exported here).
 
 Every discriminator returns logits (N, 1); D(x) = sigmoid(logit), as tinygan.gan.losses expects.
 Images are (N, 1, 28, 28) in [-1, 1] (tanh's range, see tinygan.data.mnist.to_gan_range).
@@ -28,6 +28,7 @@ from .. import backend, init
 from .. import nn
 from ..ops import concatenate
 from ..tensor import Tensor
+from ..nn.equalized import MinibatchStd  # noqa: F401 (re-exported: the toy D's layer)
 from .remedies import MinibatchDiscrimination
 
 Z_DIM = 100
@@ -363,23 +364,6 @@ class Standardize(nn.Module):
 
     def extra_repr(self):
         return f"mean={self.mean}, std={self.std}"
-
-
-class MinibatchStd(nn.Module):
-    """Appends the spread of the whole minibatch to every sample (Karras et al. 2018): x (m, d)
-    -> [x, s] (m, d + 1), s = the batch's standard deviation averaged over features. A per-sample
-    D can miss a generator that is too narrow; with s it sees a batch's spread directly.
-    `fixed_std`, when set, replaces the batch's own s (to draw D(x) as it judges one batch)."""
-
-    def __init__(self):
-        self.fixed_std = None
-
-    def forward(self, x):
-        if self.fixed_std is None:
-            s = (x.var(axis=0, keepdims=True) + 1e-8).sqrt().mean(axis=1, keepdims=True)  # (1, 1)
-        else:
-            s = Tensor(backend.get_array_module(x.data).full((1, 1), self.fixed_std, x.dtype))
-        return concatenate([x, s.broadcast_to((x.shape[0], 1))], axis=1)        # (m, d + 1)
 
 
 class ToyDiscriminator(nn.Module):

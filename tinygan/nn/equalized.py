@@ -5,7 +5,8 @@
   at the same speed (section 4.1). The stored weight has PyTorch's layout and keys; the
   effective weight is c * weight.
 - PixelNorm: F.pixel_norm after every convolution of G (section 4.2).
-- MinibatchStd: F.minibatch_std, the extra plane of the critic's last block (section 3).
+- MinibatchStd: F.minibatch_std, the extra plane of the critic's last block (section 3);
+  lesson 3's toy D uses it on (N, d) features.
 """
 from __future__ import annotations
 
@@ -80,7 +81,12 @@ class PixelNorm(Module):
 
 
 class MinibatchStd(Module):
-    """F.minibatch_std: one more plane, the batch's mean standard deviation."""
+    """F.minibatch_std: one more feature (or plane), the batch's mean standard deviation (the
+    toy D of lesson 3 and progressive growing's critic). `fixed_std`, when set, replaces the
+    batch's own value (to draw D(x) as it judges one batch)."""
+
+    def __init__(self):
+        self.fixed_std = None
 
     def forward(self, x):
-        return F.minibatch_std(x)
+        return F.minibatch_std(x, fixed_std=self.fixed_std)
