@@ -418,7 +418,24 @@ plt.show()
 # minutes of CPU time with two seeds (the MNIST protocol of `benchmarks/results/mnist.md`) and
 # writes `benchmarks/results/conditioning.md`:
 #
-# RESULTS_TABLE
+# | model (trained G; EMA in brackets) | asked digit drawn | per-class Fréchet | spread | target ≥ 98 % |
+# |---|---|---|---|---|
+# | conditional GAN (lesson 9) | 98.4 % (98.7 %) | 28.1 | 14.8 | — |
+# | AC-GAN | 98.7 % (99.0 %) | 28.2 | 14.9 | met, 2/2 |
+# | projection discriminator | 99.5 % (99.7 %) | 28.9 | 14.2 | met, 2/2 |
+# | ControlGAN | 97.5 % (97.9 %) | 33.0 | 15.1 | **missed**, 0/2 |
+# | small BigGAN, orthogonal reg. | 98.2 % (98.4 %) | 30.5 | 16.2 | — |
+# | small BigGAN, no orthogonal reg. | 98.0 % (98.4 %) | 31.7 | 16.4 | — |
+#
+# (Two seeds each, AMD EPYC, one thread per run; the held-out digits' own spread is 16.4.)
+# Truncation of the averaged BigGANs, t from none through 2, 1, 0.5 to 0.25: the classifier
+# score rises (9.75 → 9.81 → 9.97 → 10.00 → 10.00) and the within-class spread falls
+# (16.3 → 15.2 → 10.9 → 6.3 → 3.3) at every step in all four runs, while the Fréchet distance
+# climbs from 8.9 to 166: at $t = 0.25$ every class is one near-identical, perfectly
+# recognisable digit. Sharpness at $t = 0.25$ is 0.92 of the real digits' with orthogonal
+# regularization and 0.92 without (0.920 and 0.919 over the two seeds): at this size the
+# regularizer makes no measurable difference. BigGAN needed it because its *large*
+# generators, without it, broke under truncation (their section 3.1); ours does not.
 #
 # ## 8. Exercises
 #
