@@ -106,8 +106,9 @@ def build_table(rows: list, settings: dict) -> str:
     images = [n for n in ("lapgan", "progressive") if n in by]
     if images:
         lines += ["## Unconditional digits against the DCGAN", "",
-                  f"DCGAN (benchmarks/results/mnist.md, same budget): Fréchet distance "
-                  f"{', '.join(f'{r['frechet_distance']:.1f}' for r in dc)} (mean {dc_fd:.1f}).",
+                  "DCGAN (benchmarks/results/mnist.md, same budget): Fréchet distance "
+                  + ", ".join(format(r["frechet_distance"], ".1f") for r in dc)
+                  + f" (mean {dc_fd:.1f}).",
                   "", "| model | seed | steps | classifier score | Fréchet distance | EMA: score "
                   "| EMA: Fréchet | below the DCGAN's mean |", "|---|---:|---:|---:|---:|---:|---:|---|"]
         for name in images:
