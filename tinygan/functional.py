@@ -18,7 +18,7 @@ __all__ = ["relu", "leaky_relu", "sigmoid", "tanh", "softplus", "log_sigmoid", "
 __all__ += ["dropout", "batch_norm", "layer_norm", "instance_norm", "pixel_norm",
             "minibatch_std"]
 __all__ += ["conv2d", "conv_transpose2d", "avg_pool2d", "interpolate"]
-__all__ += ["linear", "stack", "minimum", "clip"]
+__all__ += ["linear", "stack", "minimum", "clip", "l1_loss", "prelu", "pixel_shuffle"]
 
 
 # ---------------------------------------------------------------- compositions of the primitives
@@ -177,6 +177,37 @@ def mse(prediction, target, reduction: str = "mean") -> Tensor:
     prediction = as_tensor(prediction)
     d = prediction - as_tensor(target, prediction)
     return _reduce(d * d, reduction)
+
+
+def l1_loss(prediction, target, reduction: str = "mean") -> Tensor:
+    """Mean absolute error |prediction - target|; d/dprediction = sign(prediction - target)/n
+    (pix2pix's and CycleGAN's reconstruction term: less blurring than the squared error)"""
+    prediction = as_tensor(prediction)
+    return _reduce((prediction - as_tensor(target, prediction)).abs(), reduction)
+
+
+def prelu(x, weight) -> Tensor:
+    """PReLU(x) = max(0, x) + a min(0, x), a learned: one per channel (axis 1) or one for all"""
+    x, weight = as_tensor(x), as_tensor(weight)
+    if weight.ndim != 1 or (weight.shape[0] != 1 and (x.ndim < 2 or weight.shape[0] != x.shape[1])):
+        raise ValueError(f"prelu: weight must have shape (1,) or (C,) with C = the input's axis 1"
+                         f", got weight {tuple(weight.shape)} for input {tuple(x.shape)}")
+    a = weight if weight.shape[0] == 1 else weight.reshape((1, -1) + (1,) * (x.ndim - 2))
+    return relu(x) - a * relu(-x)
+
+
+def pixel_shuffle(x, upscale_factor: int) -> Tensor:
+    """(N, C r^2, H, W) -> (N, C, H r, W r): channel c r^2 + i r + j becomes the pixel at
+    offset (i, j) of each r x r block (as torch.nn.functional.pixel_shuffle)"""
+    x, r = as_tensor(x), upscale_factor
+    if not isinstance(r, (int, np.integer)) or isinstance(r, bool) or r < 1:
+        raise ValueError(f"pixel_shuffle: upscale_factor must be an int >= 1, got {r!r}")
+    if x.ndim != 4 or x.shape[1] % (r * r):
+        raise ValueError(f"pixel_shuffle: input must be (N, C * {r * r}, H, W), got shape "
+                         f"{tuple(x.shape)}")
+    n, c, h, w = x.shape
+    c //= r * r
+    return x.reshape(n, c, r, r, h, w).transpose(0, 1, 4, 2, 5, 3).reshape(n, c, h * r, w * r)
 
 
 # ---------------------------------------------------------------- dropout and normalization

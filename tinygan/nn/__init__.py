@@ -3,6 +3,7 @@ from .attention import SelfAttention2d
 from .conv import AvgPool2d, Conv2d, ConvTranspose2d, Upsample
 from .embedding import ConditionalBatchNorm2d, Embedding
 from .equalized import EqualizedConv2d, EqualizedLinear, MinibatchStd, PixelNorm
-from .layers import Dropout, Flatten, Identity, LeakyReLU, Linear, ReLU, Sigmoid, Tanh, Unflatten
+from .layers import (Dropout, Flatten, Identity, LeakyReLU, Linear, PixelShuffle, PReLU, ReLU,
+                     Sigmoid, Tanh, Unflatten)
 from .module import Module, Parameter, Sequential
 from .norm import BatchNorm1d, BatchNorm2d, InstanceNorm2d, LayerNorm

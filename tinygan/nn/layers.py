@@ -1,5 +1,5 @@
-"""Basic layers: Linear (weight (out, in), as PyTorch), activations, Dropout, Flatten and
-Unflatten."""
+"""Basic layers: Linear (weight (out, in), as PyTorch), activations (PReLU learns its slope),
+PixelShuffle, Dropout, Flatten and Unflatten."""
 from __future__ import annotations
 
 import math
@@ -63,6 +63,28 @@ class LeakyReLU(Module):
 
     def forward(self, x): return F.leaky_relu(x, self.slope)
     def extra_repr(self): return f"negative_slope={self.slope}"
+
+
+class PReLU(Module):
+    """max(0, x) + a min(0, x) with a learned a, one (num_parameters=1) or one per channel;
+    starts at `init` (PyTorch's 0.25); state_dict key "weight", as torch.nn.PReLU."""
+
+    def __init__(self, num_parameters: int = 1, init: float = 0.25, device=None, dtype=None):
+        _check_size("PReLU", num_parameters=num_parameters)
+        self.weight = Parameter(zeros(num_parameters, device=device, dtype=dtype) + init)
+
+    def forward(self, x): return F.prelu(x, self.weight)
+    def extra_repr(self): return f"num_parameters={self.weight.shape[0]}"
+
+
+class PixelShuffle(Module):
+    """F.pixel_shuffle: (N, C r^2, H, W) -> (N, C, H r, W r), as torch.nn.PixelShuffle."""
+
+    def __init__(self, upscale_factor: int):
+        self.upscale_factor = upscale_factor
+
+    def forward(self, x): return F.pixel_shuffle(x, self.upscale_factor)
+    def extra_repr(self): return f"upscale_factor={self.upscale_factor}"
 
 
 class Tanh(Module):
