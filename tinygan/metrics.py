@@ -9,6 +9,10 @@
 - label_histogram: how generated digits spread over the classes, against uniform.
 - conditional_accuracy: how often a conditional generator draws the class it was asked for.
 - mean_se: the mean and its standard error over seeds, as every results table reports them.
+- linear_assignment, match_clusters, spearman: matching learned categories to classes
+  (Hungarian) and rank correlation (lesson 12).
+- psnr, ssim: pixel fidelity of a reconstruction (lesson 14; SSIM of Wang et al. 2004 with
+  an 11-tap Gaussian window, sigma 1.5).
 
 KL divergences use natural logarithms (nats) and the convention 0 log 0 = 0.
 """

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .. import creation
-from . import coarse, conditioning, digits, latent, sagan, stackgan, thickness, toy1d, toy2d
+from . import coarse, conditioning, digits, latent, sagan, srgan, stackgan, thickness, toy1d, toy2d
 from .base import Experiment, ExperimentConfig, param
 
 __all__ = ["REGISTRY", "Spec", "get", "build", "Experiment", "ExperimentConfig", "param"]
@@ -70,6 +70,7 @@ REGISTRY = {spec.name: spec for spec in (
     Spec("lapgan", coarse, coarse.LAPGANConfig),
     Spec("progressive", coarse, coarse.ProgressiveConfig),
     Spec("stackgan", stackgan, stackgan.StackGANConfig),
+    Spec("srgan", srgan, srgan.SRGANConfig),
 )}
 
 
