@@ -168,7 +168,7 @@ fig, axes = plt.subplots(1, 3, figsize=(7.5, 3.2))
 for ax, img, title in zip(axes, levels, ("7×7: $G_0(z)$", "14×14: + detail $G_1$",
                                          "28×28: + detail $G_2$")):
     ax.imshow(tile(np.clip(P.upsample(img.numpy()) if img.shape[2] == 7 else img.numpy(),
-                           -1, 1), 2), cmap="gray", vmin=-1, vmax=1)
+                           -1, 1), 2), cmap="gray", vmin=0, vmax=1)
     ax.set_title(title, fontsize=9)
     ax.set_xticks([]), ax.set_yticks([])
 fig.suptitle("LAPGAN: the same six samples at each level, detail filled in", fontsize=10)
@@ -256,7 +256,7 @@ print(f"progressive growing (averaged G): classifier score {s.classifier_score:.
 show = [snapshots[i] for i in np.linspace(0, len(snapshots) - 1, 6).round().astype(int)]
 fig, axes = plt.subplots(1, len(show), figsize=(2.2 * len(show), 2.6))
 for ax, (p, size, alpha, imgs) in zip(np.atleast_1d(axes), show):
-    ax.imshow(tile(imgs, 4), cmap="gray", vmin=-1, vmax=1)
+    ax.imshow(tile(imgs, 4), cmap="gray", vmin=0, vmax=1)
     ax.set_title(f"{p:.0%} of the budget\n{size}×{size}, α = {alpha:.2f}", fontsize=8)
     ax.set_xticks([]), ax.set_yticks([])
 fig.suptitle("Progressive growing: the same 16 z as each resolution fades in", fontsize=10)
@@ -303,7 +303,7 @@ low, high = XS.generate(stack, same, seed=11)
 fig, axes = plt.subplots(2, 1, figsize=(9, 3.6))
 for ax, imgs, title in zip(axes, (XS.upsample(low), high), ("Stage I (14×14, upsampled)",
                                                             "Stage II (28×28)")):
-    ax.imshow(tile(imgs, 24), cmap="gray", vmin=-1, vmax=1)
+    ax.imshow(tile(imgs, 24), cmap="gray", vmin=0, vmax=1)
     ax.set_title(title + ": " + "; ".join(captions.caption_text(asked)), fontsize=8)
     ax.set_xticks([]), ax.set_yticks([])
 fig.tight_layout()
