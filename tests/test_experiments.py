@@ -31,7 +31,9 @@ TINY = {"toy1d": dict(steps=4, batch_size=16, hidden=8, snapshot_every=2),
         "progressive": dict(steps=3, batch_size=4, eval_samples=0, width=4),
         "sagan": dict(steps=2, batch_size=4, eval_samples=0, width=8),
         "stackgan": dict(steps=4, batch_size=8, width=8, res_blocks=1, eval_samples=40),
-        "srgan": dict(steps=4, batch_size=8, channels=4, blocks=1, d_width=4, eval_samples=40)}
+        "srgan": dict(steps=4, batch_size=8, channels=4, blocks=1, d_width=4, eval_samples=40),
+        "pix2pix": dict(steps=3, batch_size=4, eval_samples=20),
+        "cyclegan": dict(steps=3, batch_size=4, width=4, res_blocks=1, eval_samples=30)}
 #: what `labels` means to the experiments that take it: digits, InfoGAN's categories of c1,
 #: the thickness buckets
 LABELS = {**{name: [1, 2, 3, 4, 5] for name in ("cgan", "acgan", "projection", "controlgan",
@@ -49,7 +51,10 @@ SHAPES = {"toy1d": {"points": (5, 1)}, "ring": {"points": (5, 2)}, "grid": {"poi
           "sagan": {"images": (5, 1, 28, 56)},
           "stackgan": {"images": (5, 1, 28, 28), "stage1": (5, 1, 14, 14), "facts": (5, 3)},
           "srgan": {"images": (5, 1, 28, 28), "inputs": (5, 1, 7, 7), "srresnet": (5, 1, 28, 28),
-                    "truth": (5, 1, 28, 28)}}
+                    "truth": (5, 1, 28, 28)},
+          "pix2pix": {"images": (5, 1, 32, 32), "inputs": (5, 1, 32, 32), "targets": (5, 1, 32, 32),
+                      "labels": (5,)},
+          "cyclegan": {"images": (5, 1, 28, 28), "inputs": (5, 1, 28, 28), "cycled": (5, 1, 28, 28)}}
 
 
 @pytest.fixture(autouse=True)
@@ -65,7 +70,7 @@ def test_the_registry_names_the_experiments():
                                           "dcgan-sn", "dcgan-gp", "acgan", "projection",
                                           "controlgan", "biggan", "infogan", "thickness",
                                           "sagan", "lapgan", "progressive", "stackgan",
-                                          "srgan"]
+                                          "srgan", "pix2pix", "cyclegan"]
     for spec in experiments.REGISTRY.values():
         assert spec.summary and "\n" not in spec.summary
         assert dataclasses.is_dataclass(spec.config) and spec.config.__dataclass_params__.frozen

@@ -13,7 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .. import creation
-from . import coarse, conditioning, digits, latent, sagan, srgan, stackgan, thickness, toy1d, toy2d
+from . import (coarse, conditioning, cyclegan, digits, latent, pix2pix, sagan, srgan,
+               stackgan, thickness, toy1d, toy2d)
 from .base import Experiment, ExperimentConfig, param
 
 __all__ = ["REGISTRY", "Spec", "get", "build", "Experiment", "ExperimentConfig", "param"]
@@ -71,6 +72,8 @@ REGISTRY = {spec.name: spec for spec in (
     Spec("progressive", coarse, coarse.ProgressiveConfig),
     Spec("stackgan", stackgan, stackgan.StackGANConfig),
     Spec("srgan", srgan, srgan.SRGANConfig),
+    Spec("pix2pix", pix2pix, pix2pix.Pix2PixConfig),
+    Spec("cyclegan", cyclegan, cyclegan.CycleGANConfig),
 )}
 
 
