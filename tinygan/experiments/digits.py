@@ -23,7 +23,7 @@ import numpy as np
 
 from .. import backend
 from ..creation import manual_seed
-from ..data.digits import load_digits, sampler, synthetic_digits
+from ..data.digits import load_digits, mnist_split, sampler, synthetic_digits
 from ..gan import models, penalties
 from ..gan.augment import AugmentState, DiffAugment
 from ..nn import utils as nn_utils
@@ -277,6 +277,20 @@ def score(exp: Experiment, evaluator, n: int = 5000, seed: int = 1234, averaged:
     labels = balanced_labels(n) if is_conditional(exp) else None
     images = generate(exp, n, seed, labels=labels, averaged=averaged)
     return evaluator.evaluate(images, requested=labels)
+
+
+def heldout(exp: Experiment):
+    """(digits (n, 1, 28, 28) float32, labels (n,)) never trained on: MNIST's held-out 1,500,
+    or for synthetic digits the evaluator's synthetic reference (make_evaluator's); cached in
+    exp.parts (the image-to-image experiments score translations of them)."""
+    if "heldout" not in exp.parts:
+        if exp.parts["digits"].synthetic:
+            images, labels = synthetic_digits(1500, seed=1)
+        else:
+            split = mnist_split(exp.config.data_dir or None)
+            images, labels = split.heldout_images, split.heldout_labels
+        exp.parts["heldout"] = (np.asarray(images, np.float32), np.asarray(labels))
+    return exp.parts["heldout"]
 
 
 def make_evaluator(digits, data_dir=None):

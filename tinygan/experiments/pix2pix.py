@@ -25,7 +25,6 @@ import numpy as np
 from .. import backend, creation
 from ..creation import manual_seed
 from ..data import tasks
-from ..data.digits import mnist_split, synthetic_digits
 from ..gan import pix2pix as P
 from ..optim import Adam
 from ..tensor import Tensor, no_grad
@@ -129,18 +128,7 @@ def translate(exp_or_generator, inputs, seed: int = 1234, batch_size: int = 500)
     return np.concatenate(out).astype(np.float32)
 
 
-def heldout(exp: Experiment):
-    """(digits (n, 1, 28, 28), labels (n,)) never trained on: MNIST's held-out 1,500, or for
-    synthetic digits the evaluator's synthetic reference (digits.make_evaluator's); cached."""
-    if "heldout" not in exp.parts:
-        digits = exp.parts["digits"]
-        if digits.synthetic:
-            images, labels = synthetic_digits(1500, seed=1)
-        else:
-            split = mnist_split(exp.config.data_dir or None)
-            images, labels = split.heldout_images, split.heldout_labels
-        exp.parts["heldout"] = (np.asarray(images, np.float32), np.asarray(labels))
-    return exp.parts["heldout"]
+heldout = base.heldout   # the held-out digits (experiments.digits)
 
 
 def sample(exp: Experiment, n: int, seed=1234, labels=None) -> dict:

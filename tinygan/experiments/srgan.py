@@ -27,7 +27,6 @@ import numpy as np
 from .. import backend, metrics
 from ..creation import manual_seed
 from ..data import tasks
-from ..data.digits import mnist_split, synthetic_digits
 from ..data.resize import bicubic
 from ..gan import srgan as S
 from ..gan.evaluator import load_classifier
@@ -153,16 +152,7 @@ def upscale(low) -> np.ndarray:
     return np.clip(bicubic(low, 4 * np.shape(low)[-1]), -1, 1)
 
 
-def heldout(exp: Experiment):
-    """(images, labels) of the held-out digits: MNIST's 1,500 (data.digits.mnist_split), or for
-    synthetic digits the 1,500 fresh ones the evaluator uses (experiments.digits)."""
-    if "heldout" not in exp.parts:
-        if exp.parts["digits"].synthetic:
-            exp.parts["heldout"] = synthetic_digits(1500, seed=1)
-        else:
-            split = mnist_split(exp.config.data_dir or None)
-            exp.parts["heldout"] = (split.heldout_images, split.heldout_labels)
-    return exp.parts["heldout"]
+heldout = base.heldout   # the held-out digits (experiments.digits)
 
 
 def sample(exp: Experiment, n: int, seed=1234, labels=None) -> dict:
