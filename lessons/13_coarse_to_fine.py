@@ -15,7 +15,7 @@
 # # Lesson 13 — Coarse to fine, and attention
 #
 # **Running it.** Fast mode: set `TINYGAN_FAST=1` before starting Jupyter (a few dozen steps
-# per model). Full mode, the default, trains six models for 2 minutes of CPU time each and
+# per model). Full mode, the default, trains five models for 2 minutes of CPU time each and
 # takes about 20 minutes on a 2-core CPU.
 #
 # **Goals.** By the end you will be able to
@@ -300,12 +300,15 @@ asked = captions.make_facts([7, 7, 2, 2], ["thin", "thick", "thin", "thick"],
                             ["left", "right", "upright", "upright"])
 same = np.repeat(asked, 6, axis=0)
 low, high = XS.generate(stack, same, seed=11)
-fig, axes = plt.subplots(2, 1, figsize=(9, 3.6))
+fig, axes = plt.subplots(1, 2, figsize=(9, 4.2))
 for ax, imgs, title in zip(axes, (XS.upsample(low), high), ("Stage I (14×14, upsampled)",
                                                             "Stage II (28×28)")):
-    ax.imshow(tile(imgs, 24), cmap="gray", vmin=0, vmax=1)
-    ax.set_title(title + ": " + "; ".join(captions.caption_text(asked)), fontsize=8)
-    ax.set_xticks([]), ax.set_yticks([])
+    ax.imshow(tile(imgs, 6), cmap="gray", vmin=0, vmax=1)    # one caption per row
+    ax.set_title(title, fontsize=9)
+    ax.set_xticks([])
+    ax.set_yticks(np.arange(4) * 29 + 15, captions.caption_text(asked), fontsize=7)
+fig.suptitle("StackGAN: the same captions and noise, Stage I and its Stage II refinement",
+             fontsize=10)
 fig.tight_layout()
 save_figure(fig, "13_stackgan.png", dpi=DPI)
 plt.show()
