@@ -152,6 +152,15 @@ save_figure(fig, "14_pix2pix_ablation.png", dpi=DPI)
 plt.show()
 
 # %% [markdown]
+# What a full-mode run of this cell showed (45 s each, AMD EPYC): L1 alone 94.3 % accuracy,
+# Fréchet distance 5.5; GAN alone 44.3 %, 478 — it draws digits, but not *these* digits,
+# since nothing ties its output to the outline; cGAN 87.4 %, 50; L1 + GAN 91.0 %, 80;
+# L1 + cGAN 90.1 %, 101. GAN alone is worst, as in the paper, but L1 alone is best, not
+# L1 + cGAN: in the same CPU time it takes 1,270 steps to the others' ~400 (no D to train),
+# and on digits, where the answer is nearly one image per outline, L1's average is already
+# sharp. The paper's photos have many plausible answers per input, where L1's average blurs.
+# The 10-minute table below gives every loss the same budget with two seeds.
+#
 # ## 3. The PatchGAN's receptive field
 #
 # pix2pix's D does not say "real" or "fake" once per image but once per *patch*: a grid of
@@ -215,6 +224,13 @@ for name, s in (("with the cycle", cyc_scores), ("GAN loss alone", alone_scores)
               f"{d['ink_ratio']:.2f} (truth × {d['ink_ratio_truth']:.2f}); commonest changes "
               f"{d['top_substitutions']}")
 
+# %% [markdown]
+# In a full-mode run (90 s each): with the cycle, 94.0 % of thin → thick translations and
+# 90.9 % of thick → thin keep their judged digit, and the ink changes by × 2.87 (truth
+# × 3.21) and × 0.36 (× 0.31). With the GAN loss alone only 8.7 % and 9.9 % do: it did not
+# permute the labels but collapsed, drawing one thick "5" for every input (the figure shows
+# it) — another way of not being the same digit, which the cycle rules out.
+
 # %%
 from tinygan.gan import cyclegan as C
 
@@ -266,6 +282,14 @@ save_figure(fig, "14_srgan.png", dpi=DPI)
 plt.show()
 
 # %% [markdown]
+# In a full-mode run (100 s, 452 iterations): bicubic 14.6 dB, SRResNet 17.4 dB, SRGAN 17.6 dB,
+# judge accuracy 83.8 %, 92.1 %, 93.5 %, Fréchet distance 418, 81, 28. Here SRGAN's PSNR is
+# *not* below SRResNet's: SRGAN is SRResNet trained further, and at this short budget the
+# extra training helps both measures; the paper's gap (its Table 2: SRGAN lower in PSNR,
+# higher in opinion score) belongs to long training, where the adversarial term has time to
+# trade pixel accuracy for texture. The Fréchet distance already shows which output looks
+# like real digits.
+#
 # A caution in reading this table: SRGAN's content loss is computed on the *judge's own*
 # features, so the judge is not an independent referee of SRGAN (lesson 11 kept its
 # ControlGAN classifier apart from the judge for exactly this reason). PSNR and SSIM are
