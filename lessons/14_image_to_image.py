@@ -285,7 +285,7 @@ plt.show()
 # In a full-mode run (100 s, 452 iterations): bicubic 14.6 dB, SRResNet 17.4 dB, SRGAN 17.6 dB,
 # judge accuracy 83.8 %, 92.1 %, 93.5 %, Fréchet distance 418, 81, 28. Here SRGAN's PSNR is
 # *not* below SRResNet's: SRGAN is SRResNet trained further, and at this short budget the
-# extra training helps both measures; the paper's gap (its Table 2: SRGAN lower in PSNR,
+# extra training helps both measures; the paper's gap (SRGAN lower in PSNR than SRResNet,
 # higher in opinion score) belongs to long training, where the adversarial term has time to
 # trade pixel accuracy for texture. The Fréchet distance already shows which output looks
 # like real digits.
