@@ -519,3 +519,19 @@ def test_parameters_and_buffers_are_the_named_ones_in_the_same_order():
         assert [id(p) for p in net.parameters()] == [id(p) for _, p in net.named_parameters()]
         assert [id(b) for b in net.buffers()] == [id(b) for _, b in net.named_buffers()]
         assert net.parameters(), type(net).__name__
+
+
+def test_predict_applies_a_module_in_eval_mode_in_batches():
+    from tinygan.nn.utils import predict
+    net = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.Dropout(0.5))
+    x = np.random.default_rng(0).standard_normal((7, 3)).astype(np.float32)
+    out = predict(net, x, batch_size=3)
+    net.eval()
+    with tg.no_grad():
+        want = net(tg.tensor(x)).numpy()
+    net.train()
+    assert out.dtype == np.float32 and out.shape == (7, 4)
+    np.testing.assert_allclose(out, want, rtol=1e-6)     # eval mode: no dropout, running stats
+    assert net.training                                   # the flag is restored
+    with pytest.raises(ValueError, match="non-empty batch"):
+        predict(net, np.zeros((0, 3)))

@@ -23,6 +23,7 @@ from ..creation import manual_seed
 from ..data import attributes
 from ..data.digits import sampler
 from ..gan import infogan, latent
+from ..nn.utils import predict
 from ..tensor import Tensor, no_grad
 from . import digits as base
 from .base import Experiment, param
@@ -104,17 +105,7 @@ def codes(n: int, G, categories=None, continuous=None, z=None, seed: int = 1234,
 
 def generate(G, zc: np.ndarray, batch_size: int = 500) -> np.ndarray:
     """Images (n, 1, 28, 28) float32 for inputs zc (codes()), drawn in eval mode."""
-    device = G.parameters()[0].device
-    was = G.training
-    G.eval()
-    out = []
-    try:
-        with no_grad():
-            for i in range(0, len(zc), batch_size):
-                out.append(G(Tensor(backend.to_device(zc[i:i + batch_size], device))).numpy())
-    finally:
-        G.train(was)
-    return np.concatenate(out)
+    return predict(G, zc, batch_size)
 
 
 def category_accuracy(G, evaluator, per_category: int = 500, seed: int = 1234,

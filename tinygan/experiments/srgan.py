@@ -30,8 +30,8 @@ from ..data import tasks
 from ..data.resize import bicubic
 from ..gan import srgan as S
 from ..gan.evaluator import load_classifier
+from ..nn.utils import predict
 from ..optim import Adam
-from ..tensor import Tensor, no_grad
 from . import digits as base
 from .base import Experiment, ExperimentConfig, param
 
@@ -133,18 +133,7 @@ def build(config: SRGANConfig, device=None, digits=None) -> Experiment:
 def super_resolve(G, low, batch_size: int = 500) -> np.ndarray:
     """G's 28x28 images (n, 1, 28, 28) float32 for 7x7 inputs (n, 1, 7, 7), in eval mode (batch
     norm's running statistics: each output depends on its own input alone)."""
-    low = np.asarray(low, dtype=np.float32)
-    device = G.parameters()[0].device
-    was = G.training
-    G.eval()
-    out = []
-    try:
-        with no_grad():
-            for i in range(0, len(low), batch_size):
-                out.append(G(Tensor(backend.to_device(low[i:i + batch_size], device))).numpy())
-    finally:
-        G.train(was)
-    return np.concatenate(out).astype(np.float32)
+    return predict(G, low, batch_size)
 
 
 def upscale(low) -> np.ndarray:

@@ -27,6 +27,7 @@ import numpy as np
 
 from .. import backend, creation, init, nn
 from .. import functional as F
+from ..nn import utils as nn_utils
 from ..ops import concatenate
 from ..tensor import Tensor, no_grad
 from . import losses
@@ -124,18 +125,7 @@ def translate(generator, images, batch_size: int = 500) -> np.ndarray:
                    dtype=np.float32)
     if x.ndim != 4 or len(x) == 0:
         raise ValueError(f"translate: images must be (N, C, H, W) with N >= 1, got {x.shape}")
-    device = generator.parameters()[0].device
-    was = generator.training
-    generator.eval()
-    out = []
-    try:
-        with no_grad():
-            for i in range(0, len(x), batch_size):
-                out.append(generator(Tensor(backend.to_device(x[i:i + batch_size],
-                                                              device))).numpy())
-    finally:
-        generator.train(was)
-    return np.concatenate(out).astype(np.float32)
+    return nn_utils.predict(generator, x, batch_size)
 
 
 # ---------------------------------------------------------------- the image pool

@@ -1,5 +1,6 @@
 """Utilities that change a layer in place, as torch.nn.utils does: spectral normalization
-(Miyato, Kataoka, Koyama & Yoshida 2018, arXiv 1802.05957) and weight clipping (WGAN).
+(Miyato, Kataoka, Koyama & Yoshida 2018, arXiv 1802.05957) and weight clipping (WGAN); and
+predict, a module applied to a whole array in eval mode, in batches.
 
     layer = nn.utils.spectral_norm(nn.Linear(784, 512))   # W / sigma(W) in every forward
     nn.utils.clip_weights_(critic.parameters(), 0.01)     # WGAN's clamp, in place
@@ -20,7 +21,8 @@ from .conv import Conv2d
 from .layers import Linear
 from .module import Module, Parameter
 
-__all__ = ["spectral_norm", "spectral_norm_layers", "remove_spectral_norm", "clip_weights_"]
+__all__ = ["spectral_norm", "spectral_norm_layers", "remove_spectral_norm", "clip_weights_",
+           "predict"]
 
 _classes: dict = {}  # layer class -> its spectrally normalized subclass
 
@@ -143,3 +145,29 @@ def clip_weights_(parameters, c: float) -> None:
     for p in parameters:
         xp = backend.get_array_module(p.data)
         xp.clip(p.data, -c, c, out=p.data)
+
+
+def predict(module: Module, inputs, batch_size: int = 500):
+    """module(inputs) as a float32 host array: eval mode (batch norm's running statistics,
+    so each output depends on its own input alone), no graph, `batch_size` rows at a time on
+    the module's device; the module's training flag is restored afterwards."""
+    import numpy as np
+
+    x = backend.to_numpy(inputs.data if isinstance(inputs, Tensor) else inputs)
+    x = np.asarray(x, dtype=np.float32)
+    if x.ndim < 1 or len(x) == 0 or not batch_size >= 1:
+        raise ValueError(f"predict needs a non-empty batch of inputs and batch_size >= 1, got "
+                         f"shape {x.shape} and batch_size {batch_size}")
+    params = module.parameters()
+    device = params[0].device if params else "cpu"
+    was = module.training
+    module.eval()
+    out = []
+    try:
+        with no_grad():
+            for i in range(0, len(x), batch_size):
+                out.append(module(Tensor(backend.to_device(x[i:i + batch_size], device)))
+                           .numpy())
+    finally:
+        module.train(was)
+    return np.concatenate(out).astype(np.float32)
