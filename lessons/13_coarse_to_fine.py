@@ -411,22 +411,23 @@ plt.show()
 # `benchmarks/reproduce_coarse.py` trains each model for 10 minutes of CPU time and writes
 # `benchmarks/results/coarse.md`:
 #
-# Seed 0 (AMD EPYC, one thread per run; the second seed is still to run):
+# Seeds 0 and 1 (AMD EPYC, one thread per run):
 #
 # | model | result | target |
 # |---|---|---|
-# | LAPGAN | Fréchet distance 123.7 (EMA 95.3) | below the DCGAN's 67.5: **not met** |
-# | progressive growing | 288.0 after 1,759 steps; never reached 67.5 | below 67.5, and by 2/3 of the time: **not met** |
-# | StackGAN, Stage I → II | class 86.3 % → 84.0 %, thickness 88.7 % → 91.0 %, slant 77.9 % → 77.9 %; FD 58.5 → 18.5 | II at least as often, sharper: sharper met, class **2.3 points short** |
-# | StackGAN, CA vs none | within-caption spread 17.8 vs 14.9 (Stage II) | higher with CA: met |
-# | SAGAN, mirror digits | asymmetry 0.309 vs 0.331 without attention (−6.7 %) | ≥ 30 % lower: **not met** |
+# | LAPGAN | Fréchet distance 123.7, 93.6 (EMA 95.3, 80.9) | below the DCGAN's 67.5: **not met** |
+# | progressive growing | 288.0, 342.9 after ~1,740 steps; never reached 67.5 | below 67.5, and by 2/3 of the time: **not met** |
+# | StackGAN, Stage I → II | class 86.3 → 84.0 %, 85.3 → 80.5 %; thickness 88.7 → 91.0 %, 91.9 → 91.4 %; FD 58.5 → 18.5, 69.4 → 52.0 | II at least as often, sharper: sharper met, class **2.3 and 4.8 points short** |
+# | StackGAN, CA vs none | within-caption spread 17.8, 17.2 vs 14.9, 13.2 (Stage II) | higher with CA: met |
+# | SAGAN, mirror digits | asymmetry 0.306 vs 0.334 without attention (−8.1 %) | ≥ 30 % lower: **not met** |
 #
 # What the misses say. Progressive growing and SAGAN pay for their ideas in CPU time: WGAN-GP's
-# second derivative and the growing critic leave 1,759 steps, attention triples the cost of a
+# second derivative and the growing critic leave ~1,740 steps, attention triples the cost of a
 # step, and ten minutes is where those ideas have not yet paid back (the papers train for
-# days). LAPGAN is cheap per level, but its 28×28 level got 1,820 steps and draws its detail
-# on *generated* coarse images it never trained on. StackGAN does refine: Stage II is three
-# times closer to real digits than Stage I while keeping the captions' thickness and slant.
+# days). LAPGAN is cheap per level, but its 28×28 level got ~1,820 steps and draws its detail
+# on *generated* coarse images it never trained on. StackGAN does refine: Stage II is closer
+# to real digits than Stage I (three times, in seed 0) while keeping the captions' thickness
+# and slant, and loses a few points of class agreement on the way.
 #
 # ## 8. Exercises
 #
