@@ -29,7 +29,7 @@ from .. import nn
 from ..tensor import Tensor, no_grad
 from .models import _check_batch
 from .stages import StagedTrainer
-from .trainer import Hook, Trainer, _mean_probability, frozen, source_logits
+from .trainer import Hook, Trainer, frozen, source_logits
 
 ADVERSARIAL_WEIGHT = 1e-3  # the paper's weight on the adversarial term (Eq. 3)
 LEAK = 0.2                 # the discriminator's LeakyReLU slope (paper: alpha = 0.2)
@@ -203,28 +203,14 @@ class SRTrainer(Trainer):
         return self.adversarial_weight > 0
 
     def _d_step(self):
-        if not self.adversarial:
-            return None
+        return super()._d_step() if self.adversarial else None   # pretraining: no D
+
+    def d_batch(self):
+        """(truth, G(low)) — G's output kept, with its graph, for the G step that follows."""
         low, high = self.pairs(self.m, self.rng)
         fake = self.G(low)
         self._batch = (low, high, fake)
-        real_logits, fake_logits = self.D(high), self.D(fake.detach())
-        real_source, fake_source = source_logits(real_logits), source_logits(fake_logits)
-        loss = self.d_loss_fn(real_source, fake_source)
-        for hook in self.hooks:
-            term = hook.d_loss(self, high, fake.detach(), real_logits, fake_logits)
-            loss = loss if term is None else loss + term
-        self.d_opt.zero_grad()
-        loss.backward()
-        self.d_opt.step()
-        for hook in self.hooks:
-            hook.after_d_step(self)
-        self._add("d_loss", loss.data, self.k)
-        self._add("d_real", _mean_probability(real_source.data), self.k)
-        self._add("d_fake", _mean_probability(fake_source.data), self.k)
-        self._add("d_gap", real_source.data.mean() - fake_source.data.mean(), self.k)
-        self.last_d_loss = loss
-        return loss
+        return high, fake.detach()
 
     def generator_loss(self):
         batch, self._batch = self._batch, None
@@ -273,11 +259,5 @@ class SRStages(StagedTrainer):
             raise ValueError("SRStages: the first trainer is the MSE pretraining "
                              "(adversarial_weight 0), the second SRGAN (> 0)")
         super().__init__({"srresnet": pretrain, "srgan": srgan},
-                         (pretrain_fraction, 1 - pretrain_fraction))
-        self.planned = int(planned)
+                         (pretrain_fraction, 1 - pretrain_fraction), planned=planned)
 
-    def step(self) -> None:
-        first = self.trainers[0]
-        self.last = first if first.iteration < max(1, round(self.planned * self.shares[0])) \
-            else self.trainers[1]
-        self.last.step()

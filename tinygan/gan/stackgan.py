@@ -385,11 +385,5 @@ class StackTrainer(StagedTrainer):
 
     def __init__(self, stage1, stage2, stage1_fraction: float, planned: int):
         super().__init__({"stage1": stage1, "stage2": stage2},
-                         (stage1_fraction, 1 - stage1_fraction))
-        self.planned = int(planned)
+                         (stage1_fraction, 1 - stage1_fraction), planned=planned)
 
-    def step(self) -> None:
-        first = self.trainers[0]
-        self.last = first if first.iteration < max(1, round(self.planned * self.shares[0])) \
-            else self.trainers[1]
-        self.last.step()

@@ -19,7 +19,7 @@ from .trainer import Trainer
 class StagedTrainer:
     """Trainers run in order, stage i getting shares[i] of every budget given to fit."""
 
-    def __init__(self, stages: dict, shares):
+    def __init__(self, stages: dict, shares, planned: int | None = None):
         if not stages or not all(isinstance(t, Trainer) for t in stages.values()):
             raise TypeError("StagedTrainer needs a dict {name: Trainer} with at least one "
                             "stage")
@@ -31,6 +31,9 @@ class StagedTrainer:
         self.stages, self.shares = dict(stages), shares
         self.names = list(stages)
         self.last = self.trainers[0]
+        # planned: the run's total steps; step() then trains the stages in order (each its
+        # share of them: StackGAN's and SRGAN's later stages build on the earlier ones)
+        self.planned = None if planned is None else int(planned)
 
     @property
     def trainers(self) -> list:
@@ -58,9 +61,16 @@ class StagedTrainer:
         return done
 
     def step(self) -> None:
-        """One iteration of the stage furthest behind its share (a weighted round robin)."""
-        lag = [t.iteration / s for t, s in zip(self.trainers, self.shares)]
-        self.last = self.trainers[lag.index(min(lag))]
+        """One iteration: with `planned`, of the first stage short of its share of the planned
+        steps (the stages in order); else of the stage furthest behind its share (a weighted
+        round robin, for stages that do not depend on each other: LAPGAN's levels)."""
+        if self.planned is None:
+            lag = [t.iteration / s for t, s in zip(self.trainers, self.shares)]
+            self.last = self.trainers[lag.index(min(lag))]
+        else:
+            goals = [max(1, round(self.planned * s)) for s in self.shares[:-1]]
+            self.last = next((t for t, g in zip(self.trainers, goals) if t.iteration < g),
+                             self.trainers[-1])
         self.last.step()
 
     @property

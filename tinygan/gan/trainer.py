@@ -140,10 +140,16 @@ class Trainer:
         with creation.using_generator(self.shared_rng, self.device):
             return self._d_step()
 
-    def _d_step(self) -> Tensor:
+    def d_batch(self):
+        """(real, fake) for one D step: m data and m generated samples, the fakes constants.
+        Subclasses change where the pair comes from (SRGAN's paired images)."""
         real = self.data(self.m, self.rng)
         with no_grad():  # G's samples are constants here: no graph, no gradient into G
             fake = self.G(self.noise(self.m, self.rng))
+        return real, fake
+
+    def _d_step(self) -> Tensor:
+        real, fake = self.d_batch()
         real_logits, fake_logits = self.D(real), self.D(fake)
         real_source, fake_source = source_logits(real_logits), source_logits(fake_logits)
         loss = self.d_loss_fn(real_source, fake_source)
