@@ -109,8 +109,8 @@ def train(job: Job) -> dict:
 
 def _run_task(task, job: Job) -> dict:
     """What a worker runs: the task with NumPy's BLAS on job.threads threads (restored after),
-    plus the job's identity and where it ran."""
-    from .backend import blas_threads
+    plus the job's identity and where it ran (host, CPU model, process)."""
+    from .backend import blas_threads, cpu_name
 
     before = blas_threads()
     blas_threads(job.threads)
@@ -120,7 +120,8 @@ def _run_task(task, job: Job) -> dict:
         if before is not None:
             blas_threads(before)
     return {"key": job.key, "experiment": job.experiment, "seed": job.seed,
-            "settings": dict(job.settings), **row, "host": platform.node(), "pid": os.getpid()}
+            "settings": dict(job.settings), **row, "host": platform.node(), "cpu": cpu_name(),
+            "pid": os.getpid()}
 
 
 # ---------------------------------------------------------------- executors
