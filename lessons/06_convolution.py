@@ -35,8 +35,10 @@
 # **Prerequisites.** Lesson 1 (autograd, `gradcheck`, `create_graph=True`); matrix products;
 # NumPy indexing.
 #
-# **Reading along.** `tinygan/conv.py` holds the whole thing in about 300 lines: `im2col`,
-# `col2im` and three `Function`s that are each other's derivatives.
+# **Reading along.** `tinygan/conv.py` holds the whole thing in about 450 lines: `im2col`,
+# `col2im` and three `Function`s that are each other's derivatives — written once for any
+# number of spatial axes, so that `conv1d` (sequences, lesson 15's melodies) and `conv3d`
+# (voxels, lesson 15's shapes) are the same code as the `conv2d` of this lesson.
 
 # %%
 import time
@@ -446,9 +448,9 @@ assert conv_transpose_out(conv_out(7, 4, 2, 1), 4, 2, 1, output_padding=1) == 7
 #
 # | Function | d/d(input) | d/d(weight) |
 # |---|---|---|
-# | `Conv2d(x, w)` | `ConvTranspose2d(gy, w)` | `Conv2dWeightGrad(x, gy)` |
-# | `ConvTranspose2d(y, w)` | `Conv2d(gz, w)` | `Conv2dWeightGrad(gz, y)` |
-# | `Conv2dWeightGrad(x, gy)` | `ConvTranspose2d(gy, G)` | (for gy:) `Conv2d(x, G)` |
+# | `ConvNd(x, w)` | `ConvTransposeNd(gy, w)` | `ConvNdWeightGrad(x, gy)` |
+# | `ConvTransposeNd(y, w)` | `ConvNd(gz, w)` | `ConvNdWeightGrad(gz, y)` |
+# | `ConvNdWeightGrad(x, gy)` | `ConvTransposeNd(gy, G)` | (for gy:) `ConvNd(x, G)` |
 #
 # — every backward pass is itself made of differentiable operations. A gradient penalty
 # (WGAN-GP, R1) needs exactly that: it penalises $\lVert \nabla_x D(x) \rVert^2$ and then

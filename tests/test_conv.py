@@ -217,12 +217,12 @@ def test_conv_transpose2d_gradcheck_and_gradgradcheck(device, case, seed):
 
 
 def test_weight_gradient_function_is_differentiable(device):
-    """Conv2dWeightGrad, the third Function, checked on its own to first and second order."""
+    """ConvNdWeightGrad, the third Function, checked on its own to first and second order."""
     rng = np.random.default_rng(3)
     x, gy = rng.standard_normal((2, 2, 5, 6)), rng.standard_normal((2, 3, 3, 3))
 
     def f(a, g):
-        return conv.Conv2dWeightGrad((2, 3), (2, 2), (1, 1))(a, g)
+        return conv.ConvNdWeightGrad((2, 3), (2, 2), (1, 1))(a, g)
 
     assert f(_t(x, device), _t(gy, device)).shape == (3, 2, 2, 3)
     assert gradcheck(f, _t(x, device), _t(gy, device))

@@ -137,7 +137,7 @@ def test_matplotlib_only_in_viz():
 
 def test_no_two_public_classes_share_a_name():
     """Autograd steps (Function subclasses) are named after their math and may share a name
-    with the Module that uses them (tensor.Tanh and nn.Tanh, conv.Conv2d and nn.Conv2d), as
+    with the Module that uses them (tensor.Tanh and nn.Tanh, conv.ConvNd and nn.Conv2d), as
     PyTorch's autograd Functions and Modules do; no other two public classes may."""
     where = defaultdict(list)
     for name, path in modules().items():

@@ -11,13 +11,15 @@ from .creation import generator
 from .ops import Maximum, as_tensors, concatenate, where
 from .tensor import Tensor, as_tensor
 from .tensor import exp, leaky_relu, log, relu, sigmoid, softplus, tanh  # noqa: F401 (re-exported)
-from .conv import avg_pool2d, conv2d, conv_transpose2d, interpolate  # noqa: F401 (re-exported)
+from .conv import (avg_pool2d, conv1d, conv2d, conv3d, conv_transpose1d,  # noqa: F401
+                   conv_transpose2d, conv_transpose3d, interpolate)  # (re-exported)
 
 __all__ = ["relu", "leaky_relu", "sigmoid", "tanh", "softplus", "log_sigmoid", "logsumexp",
            "log_softmax", "softmax", "bce_with_logits", "cross_entropy", "mse", "embedding"]
 __all__ += ["dropout", "batch_norm", "layer_norm", "instance_norm", "pixel_norm",
             "minibatch_std"]
-__all__ += ["conv2d", "conv_transpose2d", "avg_pool2d", "interpolate"]
+__all__ += ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
+            "conv_transpose3d", "avg_pool2d", "interpolate"]
 __all__ += ["linear", "stack", "minimum", "clip", "l1_loss", "prelu", "pixel_shuffle"]
 
 

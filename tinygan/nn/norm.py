@@ -1,4 +1,4 @@
-"""Normalization layers: BatchNorm1d/2d (running statistics as PyTorch keeps them), LayerNorm and
+"""Normalization layers: BatchNorm1d/2d/3d (running statistics as PyTorch keeps them), LayerNorm and
 InstanceNorm2d. The math lives in tinygan.functional: compositions of Tensor ops, except batch
 norm in training, which is one fused Function (tinygan/fused.py) with a backward of its own;
 every layer here is differentiable to any order."""
@@ -19,7 +19,7 @@ def _check_eps(layer, eps):
 
 
 class _BatchNorm(Module):
-    """Shared by BatchNorm1d and BatchNorm2d: normalise each channel (axis 1) over the batch and
+    """Shared by BatchNorm1d, 2d and 3d: normalise each channel (axis 1) over the batch and
     spatial axes. Training uses the batch statistics and updates running_mean and running_var
     (the latter with the unbiased batch variance, as PyTorch); eval uses the running ones.
     momentum=None gives the cumulative average over all batches seen (as PyTorch)."""
@@ -86,6 +86,11 @@ class BatchNorm1d(_BatchNorm):
 class BatchNorm2d(_BatchNorm):
     """Batch norm for (N, C, H, W) input: statistics per channel over (N, H, W)."""
     _input_ndims = (4,)
+
+
+class BatchNorm3d(_BatchNorm):
+    """Batch norm for (N, C, D, H, W) input (voxels): statistics per channel over (N, D, H, W)."""
+    _input_ndims = (5,)
 
 
 class LayerNorm(Module):

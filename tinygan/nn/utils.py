@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from .. import backend
 from ..tensor import Tensor, no_grad
-from .conv import Conv2d
+from .conv import Conv1d, Conv2d, Conv3d
 from .layers import Linear
 from .module import Module, Parameter
 
@@ -114,9 +114,9 @@ def spectral_norm(module: Module, name: str = "weight", n_power_iterations: int 
 
 
 def spectral_norm_layers(module: Module, rng=None) -> Module:
-    """spectral_norm on every Linear and Conv2d inside `module` (a critic, say), in place; rng:
-    one Generator for all of them, or a function called once per layer for that layer's."""
-    for layer in [m for m in module.modules() if isinstance(m, (Linear, Conv2d))]:
+    """spectral_norm on every Linear and Conv1d/2d/3d inside `module` (a critic, say), in place;
+    rng: one Generator for all of them, or a function called once per layer for that layer's."""
+    for layer in [m for m in module.modules() if isinstance(m, (Linear, Conv1d, Conv2d, Conv3d))]:
         spectral_norm(layer, rng=rng() if callable(rng) else rng)
     return module
 
