@@ -19,11 +19,9 @@ Writes OUT.md and OUT.json (default benchmarks/results/coarse).
 """
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +30,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
+import tables  # noqa: E402
 from tinygan import sweep  # noqa: E402
 
 #: (experiment, settings that make the row) -> its name in the table
@@ -71,19 +70,11 @@ def run_job(job: sweep.Job) -> dict:
 
 
 def _row_name(r: dict) -> str:
-    for name, (experiment, settings) in ROWS.items():
-        if r["experiment"] == experiment and all(r["settings"].get(k) == v
-                                                 for k, v in settings.items()) and \
-                all(k in ("data_dir", "eval_samples") or k in settings for k in r["settings"]):
-            return name
-    return r["experiment"]
+    return tables.row_name(ROWS, r)
 
 
 def _mean_sd(values) -> str:
-    v = [x for x in values if x is not None and not (isinstance(x, float) and math.isnan(x))]
-    if not v:
-        return "—"
-    return f"{np.mean(v):.2f}" + (f" ± {np.std(v, ddof=1):.2f}" if len(v) > 1 else "")
+    return tables.mean_sd(values, ".2f")
 
 
 def dcgan_rows() -> list:
@@ -208,37 +199,9 @@ def _flat(metrics: dict, prefix: str = ""):
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--minutes", type=float, default=10.0)
-    p.add_argument("--jobs", type=int, default=1)
-    p.add_argument("--only", nargs="+", choices=list(ROWS), default=list(ROWS))
-    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
-    p.add_argument("--data-dir", default="")
-    p.add_argument("--runs-dir", default=str(REPO / "runs" / "coarse"))
-    p.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "coarse"))
-    p.add_argument("--table-only", action="store_true")
-    args = p.parse_args(argv)
-    record = Path(args.runs_dir) / "sweep"
-    if not args.table_only:
-        from tinygan import experiments
-        jobs = [sweep.Job.make(ROWS[name][0], seed, seconds=args.minutes * 60, clock="cpu",
-                               threads=1, data_dir=args.data_dir, eval_samples=5000,
-                               **ROWS[name][1])
-                for seed in args.seeds for name in args.only   # every row's first seed first
-                if ROWS[name][0] in experiments.REGISTRY]
-        try:
-            sweep.run(jobs, record, task=run_job, workers=args.jobs)
-        except RuntimeError as e:
-            print(f"runs that failed: {e}", file=sys.stderr)
-    rows = sweep.load(record)
-    from reproduce_conditioning import _cpu_name
-    settings = {"date": time.strftime("%Y-%m-%d"), "cpu": _cpu_name()}
-    out = Path(args.out)
-    out.with_suffix(".md").write_text(build_table(rows, settings))
-    out.with_suffix(".json").write_text(json.dumps({"settings": settings, "rows": rows},
-                                                   indent=1, default=float))
-    print(f"wrote {out.with_suffix('.md')} and {out.with_suffix('.json')}")
-    return 0
+    from tinygan import experiments
+    return tables.main(__doc__, ROWS, build_table, "coarse", argv, eval_samples=5000,
+                       task=run_job, skip=lambda n: ROWS[n][0] not in experiments.REGISTRY)
 
 
 if __name__ == "__main__":

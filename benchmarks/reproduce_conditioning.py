@@ -27,13 +27,12 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
 import reproduce_mnist as mnist  # noqa: E402
+from tinygan.backend import cpu_name  # noqa: E402
 
 THRESHOLDS = (None, 2.0, 1.0, 0.5, 0.25)
 TRUNCATED = ("biggan", "biggan-no-ortho")
@@ -175,7 +174,7 @@ def main(argv=None) -> int:
              for row in truncation_sweep(runs_dir / f"{m}_seed{s}.json", evaluator,
                                          args.samples)]
     import platform
-    settings = {"date": time.strftime("%Y-%m-%d"), "cpu": _cpu_name(),
+    settings = {"date": time.strftime("%Y-%m-%d"), "cpu": cpu_name(),
                 "machine": f"{platform.machine()}, Python {platform.python_version()}",
                 "reference_spread": evaluator.reference_scores().extra["class_spread_mean"]}
     out = Path(args.out)
@@ -187,16 +186,6 @@ def main(argv=None) -> int:
          "truncation": sweep}, indent=1, default=float))
     print(f"wrote {out.with_suffix('.md')} and {out.with_suffix('.json')}")
     return 0
-
-
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "unknown CPU"
 
 
 if __name__ == "__main__":

@@ -20,19 +20,18 @@ Writes OUT.md and OUT.json (default benchmarks/results/latent); run files in RUN
 """
 from __future__ import annotations
 
-import argparse
-import json
 import math
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
 
+import tables  # noqa: E402
 from tinygan import sweep  # noqa: E402
 
 RUNS = {"infogan": (0, 1, 2), "mnist-mlp": (0,), "thickness": (0,)}
@@ -166,35 +165,9 @@ def build_table(rows: list, settings: dict) -> str:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--minutes", type=float, default=10.0)
-    p.add_argument("--jobs", type=int, default=1)
-    p.add_argument("--only", nargs="+", choices=list(RUNS), default=list(RUNS))
-    p.add_argument("--data-dir", default="")
-    p.add_argument("--runs-dir", default=str(REPO / "runs" / "latent"))
-    p.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "latent"))
-    p.add_argument("--table-only", action="store_true")
-    args = p.parse_args(argv)
-    record = Path(args.runs_dir) / "sweep"
-    if not args.table_only:
-        jobs = [sweep.Job.make(name, seed, seconds=args.minutes * 60, clock="cpu", threads=1,
-                               options={"runs_dir": args.runs_dir}, data_dir=args.data_dir,
-                               eval_samples=5000)
-                for name in args.only for seed in RUNS[name]]
-        try:
-            sweep.run(jobs, record, task=run_latent, workers=args.jobs)
-        except RuntimeError as e:
-            print(f"runs that failed: {e}", file=sys.stderr)
-    rows = sweep.load(record)
-    sys.path.insert(0, str(REPO / "benchmarks"))
-    from reproduce_conditioning import _cpu_name
-    settings = {"date": time.strftime("%Y-%m-%d"), "cpu": _cpu_name()}
-    out = Path(args.out)
-    out.with_suffix(".md").write_text(build_table(rows, settings))
-    out.with_suffix(".json").write_text(json.dumps({"settings": settings, "rows": rows},
-                                                   indent=1, default=float))
-    print(f"wrote {out.with_suffix('.md')} and {out.with_suffix('.json')}")
-    return 0
+    return tables.main(__doc__, {n: (n, {}) for n in RUNS}, build_table, "latent", argv,
+                       seeds=RUNS, eval_samples=5000, task=run_latent,
+                       options=lambda args: {"runs_dir": args.runs_dir})
 
 
 if __name__ == "__main__":
