@@ -52,7 +52,7 @@ from tinygan.experiments import pix2pix as XP
 from tinygan.experiments import srgan as XS
 from tinygan.gan import pix2pix as P
 from tinygan.viz import is_fast, save_figure
-from tinygan.viz.images import tile
+from tinygan.viz.images import rows_figure
 
 FAST = is_fast()
 DPI = 60 if FAST else 110
@@ -94,13 +94,8 @@ sample = held[:8]
 rows = [(T.crop28(T.pad32(T.edges(sample))), "outline"), (sample, "digit"),
         (T.erode(sample), "thin"), (T.dilate(sample), "thick"),
         (np.repeat(np.repeat(T.low_resolution(sample, 7), 4, 2), 4, 3), "7×7")]
-fig, axes = plt.subplots(len(rows), 1, figsize=(6, 1.1 * len(rows)))
-for ax, (imgs, name) in zip(axes, rows):
-    ax.imshow(tile(imgs, 8), cmap="gray", vmin=0, vmax=1)
-    ax.set_ylabel(name, rotation=0, ha="right", va="center", fontsize=9)
-    ax.set_xticks([]), ax.set_yticks([])
-fig.suptitle("The digit tasks: each input beside the answer it should give", fontsize=10)
-fig.tight_layout()
+fig = rows_figure(rows, 8, "The digit tasks: each input beside the answer it should give",
+                  width=6, row_height=1.1, fontsize=9)
 save_figure(fig, "14_tasks.png", dpi=DPI)
 plt.show()
 for name, imgs in (("outlines", T.edges(held)), ("thin", T.erode(held)),
@@ -140,14 +135,8 @@ panel = [(T.crop28(inputs), "outline")]
 panel += [(T.crop28(XP.translate(exp, inputs, seed=3)), loss) for loss, (exp, _) in
           ablation.items()]
 panel += [(held[:10], "truth")]
-fig, axes = plt.subplots(len(panel), 1, figsize=(6.5, 0.85 * len(panel)))
-for ax, (imgs, name) in zip(axes, panel):
-    ax.imshow(tile(imgs, 10), cmap="gray", vmin=0, vmax=1)
-    ax.set_ylabel(name, rotation=0, ha="right", va="center", fontsize=8)
-    ax.set_xticks([]), ax.set_yticks([])
-fig.suptitle("pix2pix's ablation on the same outlines (the paper's Figure 4, on digits)",
-             fontsize=10)
-fig.tight_layout()
+fig = rows_figure(panel, 10, "pix2pix's ablation on the same outlines (the paper's Figure 4, "
+                  "on digits)")
 save_figure(fig, "14_pix2pix_ablation.png", dpi=DPI)
 plt.show()
 
@@ -238,13 +227,7 @@ thin = T.erode(held[:10])
 rows = [(thin, "thin (A)"), (C.translate(cycle.generator, thin), "G(A)"),
         (C.translate(cycle.parts["G_BA"], C.translate(cycle.generator, thin)), "F(G(A))"),
         (C.translate(alone.generator, thin), "G(A), no cycle"), (T.dilate(held[:10]), "truth")]
-fig, axes = plt.subplots(len(rows), 1, figsize=(6.5, 0.85 * len(rows)))
-for ax, (imgs, name) in zip(axes, rows):
-    ax.imshow(tile(imgs, 10), cmap="gray", vmin=0, vmax=1)
-    ax.set_ylabel(name, rotation=0, ha="right", va="center", fontsize=8)
-    ax.set_xticks([]), ax.set_yticks([])
-fig.suptitle("CycleGAN thin → thick and back; without the cycle loss", fontsize=10)
-fig.tight_layout()
+fig = rows_figure(rows, 10, "CycleGAN thin → thick and back; without the cycle loss")
 save_figure(fig, "14_cyclegan.png", dpi=DPI)
 plt.show()
 
@@ -271,13 +254,7 @@ low = T.low_resolution(held[:10], 7)
 rows = [(np.repeat(np.repeat(low, 4, 2), 4, 3), "7×7 input"), (XS.upscale(low), "bicubic"),
         (XS.super_resolve(sr.parts["srresnet"], low), "SRResNet (MSE)"),
         (XS.super_resolve(sr.generator, low), "SRGAN"), (held[:10], "truth")]
-fig, axes = plt.subplots(len(rows), 1, figsize=(6.5, 0.85 * len(rows)))
-for ax, (imgs, name) in zip(axes, rows):
-    ax.imshow(tile(imgs, 10), cmap="gray", vmin=0, vmax=1)
-    ax.set_ylabel(name, rotation=0, ha="right", va="center", fontsize=8)
-    ax.set_xticks([]), ax.set_yticks([])
-fig.suptitle("Super-resolution 7×7 → 28×28", fontsize=10)
-fig.tight_layout()
+fig = rows_figure(rows, 10, "Super-resolution 7×7 → 28×28")
 save_figure(fig, "14_srgan.png", dpi=DPI)
 plt.show()
 

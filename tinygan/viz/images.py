@@ -1,4 +1,5 @@
-"""Grids of images: digits laid out in rows (tile) and the figure of a grid of samples."""
+"""Grids of images: digits laid out in rows (tile), the figure of a grid of samples, and a
+figure of labelled rows (one batch per row, its name on the left)."""
 from __future__ import annotations
 
 import math
@@ -32,4 +33,21 @@ def grid_figure(images, cols: int | None = None, title: str = ""):
     ax.imshow(tile(images, cols), cmap="gray", vmin=0, vmax=1)
     ax.set_axis_off()
     ax.set_title(title, fontsize=9)
+    return fig
+
+
+def rows_figure(rows, cols: int, title: str = "", width: float = 6.5, row_height: float = 0.85,
+                fontsize: int = 8):
+    """A figure of labelled rows: rows is [(images (N, 1, H, W) in [-1, 1], name), ...], each
+    tiled `cols` per row beside its name (inputs, outputs and the truth, one above the other)."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(len(rows), 1, figsize=(width, row_height * len(rows)),
+                             squeeze=False)
+    for ax, (imgs, name) in zip(axes[:, 0], rows):
+        ax.imshow(tile(imgs, cols), cmap="gray", vmin=0, vmax=1)
+        ax.set_ylabel(name, rotation=0, ha="right", va="center", fontsize=fontsize)
+        ax.set_xticks([]), ax.set_yticks([])
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
     return fig
