@@ -1,0 +1,227 @@
+"""MidiNet on synthetic one-bar melodies (Yang, Chou & Yang 2017, arXiv 1703.10847;
+tinygan.gan.midinet): songs over C-G-Am-F from tinygan.data.melodies, where a bar repeats the
+previous bar's motif (moved to the new chord) with probability repeat_p; G writes a bar from
+noise, the bar's chord and (through the conditioner CNN) the bar before it.
+
+The recipe is the paper's and its official code's: Adam 2e-4 with beta1 0.5, batch 72, z of
+100 dimensions from N(0, I), the networks' widths (G 1024 / 128 / conditioner 16, D 14 / 77 /
+1024), G's two feature-matching terms (lambda_features on D's first layer, lambda_mean on the
+bars, as the code's 0.1 and 0.01 on half the squared norm) and D's real targets smoothed to
+0.9. Not taken from the code: its second G step per iteration ("different from paper", its
+comment says). conditioner=False is the ablation (G without the previous bar); d_previous
+shows D the previous bar too, which the paper does not (without it nothing in the game asks
+G to *use* the previous bar: D cannot tell a repeat from any other bar that fits the chord).
+
+evaluate(exp) asks G for one bar for each held-out (previous bar, chord) pair of
+`eval_songs` songs the run never saw (their own seed), takes each step's argmax (a one-hot,
+monophonic roll) and reports for those samples and for the held-out bars themselves the
+chord-tone ratio, the in-scale ratio and the repeat rate against the given previous bar
+(tinygan.data.melodies; a song's first bar, whose previous bar is empty, counts for the first
+two only), their differences in points (the targets: each within 5), the notes per bar, the
+fraction of distinct bars, the repeat rate against another pair's previous bar (the chance
+level), and the same three scores over whole songs G writes bar after bar.
+"""
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import backend
+from ..creation import manual_seed
+from ..data import melodies
+from ..gan import midinet as M
+from ..gan.remedies import one_sided_label_smoothing
+from ..gan.trainer import Trainer
+from ..optim import Adam
+from .base import Experiment, ExperimentConfig, param
+
+SCORES = ("chord_tone_ratio", "in_scale_ratio", "repeat_rate")
+TOLERANCE = 5.0                     # points: the issue's target for each score
+HELDOUT_SEED = 10_000               # held-out songs come from seed HELDOUT_SEED + config.seed
+
+
+@dataclass(frozen=True)
+class MidiNetConfig(ExperimentConfig):
+    """MidiNet on one-bar melodies over C-G-Am-F: G told the chord and shown the previous bar
+    through a conditioner CNN, feature matching (Yang et al. 2017)"""
+    steps: int = param(3000, "training iterations (one D step, one G step each)", minimum=1)
+    batch_size: int = param(72, "bars per step (the official code's 72)", minimum=1)
+    z_dim: int = param(M.Z_DIM, "z ~ N(0, I) of this many dimensions (the paper's 100)",
+                       minimum=1)
+    g_fc: int = param(1024, "G's first dense layer (the paper's 1024)", minimum=1)
+    g_width: int = param(128, "channels of G's transposed convolutions (the paper's 128)",
+                         minimum=1)
+    cond_width: int = param(16, "channels of the conditioner's maps (the paper's 16)", minimum=1)
+    d_widths: tuple[int, int] = param((14, 77), "filters of D's two convolutions (the official "
+                                                "14 and 77)")
+    d_fc: int = param(1024, "D's dense layer (the paper's 1024)", minimum=1)
+    lr: float = param(2e-4, "Adam learning rate of both networks", minimum=0)
+    betas: tuple[float, float] = param((0.5, 0.999), "Adam's betas for both networks")
+    lambda_features: float = param(M.LAMBDA_FEATURES, "lambda1: weight of ||mean f(x) - mean "
+                                   "f(G(z))||^2, f = D's first layer (0: none)", minimum=0)
+    lambda_mean: float = param(M.LAMBDA_MEAN, "lambda2: weight of ||mean x - mean G(z)||^2 on "
+                                              "the bars (0: none)", minimum=0)
+    real_target: float = param(M.REAL_TARGET, "D's target for real bars (one-sided label "
+                                              "smoothing; 1: none)", minimum=0)
+    conditioner: bool = param(True, "the conditioner CNN: G sees the previous bar (false: the "
+                                    "ablation, the same G without it)")
+    d_previous: bool = param(False, "D sees the previous bar too (not in the paper)")
+    n_songs: int = param(1000, "training songs (bars x n_songs training bars)", minimum=1)
+    bars: int = param(8, "bars per song", minimum=2)
+    repeat_p: float = param(0.5, "probability that a bar repeats the previous bar's motif",
+                            minimum=0)
+    chord_tone_p: float = param(0.85, "probability that a fresh note is a chord tone",
+                                minimum=0)
+    eval_songs: int = param(250, "held-out songs scored by evaluate (0: skip the scoring)",
+                            minimum=0)
+    log_every: int = param(25, "iterations between history records", minimum=1)
+
+    def __post_init__(self):
+        super().__post_init__()
+        for name in ("repeat_p", "chord_tone_p", "real_target"):
+            if not getattr(self, name) <= 1:
+                raise ValueError(f"MidiNetConfig: {name} must lie in [0, 1], got "
+                                 f"{getattr(self, name)}")
+        if self.real_target == 0 or min(self.d_widths) < 1:
+            raise ValueError(f"MidiNetConfig: real_target must be > 0 and d_widths >= 1, got "
+                             f"{self.real_target} and {self.d_widths}")
+        if self.d_previous and not self.conditioner:
+            raise ValueError("MidiNetConfig: d_previous asks D whether G used the previous "
+                             "bar; without the conditioner G never sees it")
+
+
+def build(config: MidiNetConfig, device=None) -> Experiment:
+    """Training pairs from melodies.dataset(n_songs, seed=config.seed), G and D of
+    tinygan.gan.midinet (DCGAN's initialisation), Adam for both, the two feature-matching
+    hooks, the Algorithm-1 Trainer on packed rows with D's real targets smoothed."""
+    device = backend.resolve_device(device)
+    c = config
+    prev, bar, chord = melodies.dataset(c.n_songs, c.bars, c.seed, c.repeat_p, c.chord_tone_p)
+    manual_seed(c.seed)
+    G, D = M.midinet(c.z_dim, c.g_fc, c.g_width, c.cond_width, c.d_widths, c.d_fc,
+                     c.conditioner, c.d_previous)
+    G.to(device)
+    D.to(device)
+    packed_d = M.PackedDiscriminator(D)
+    data, noise = M.samplers(M.pair_rows(prev, bar, chord), c.z_dim, device)
+    trainer = Trainer(M.PackedMidiNet(G), packed_d, Adam(G.parameters(), c.lr, c.betas),
+                      Adam(D.parameters(), c.lr, c.betas), data, noise,
+                      batch_size=c.batch_size, objective=one_sided_label_smoothing(c.real_target),
+                      seed=c.seed, device=device,
+                      hooks=M.feature_matching_hooks(packed_d, c.lambda_features, c.lambda_mean),
+                      log_every=c.log_every)
+    return Experiment("midinet", c, device, trainer, G, sys.modules[__name__], None,
+                      {"discriminator": D, "train": (prev, bar, chord)})
+
+
+def heldout(exp: Experiment, songs: int | None = None):
+    """(prev, bar, chord) of `songs` (default eval_songs, at least 1) held-out songs, never
+    trained on (seed HELDOUT_SEED + config.seed); cached in exp.parts."""
+    c = exp.config
+    songs = max(1, c.eval_songs if songs is None else songs)
+    key = ("heldout", songs)
+    if key not in exp.parts:
+        exp.parts[key] = melodies.dataset(songs, c.bars, HELDOUT_SEED + c.seed, c.repeat_p,
+                                          c.chord_tone_p)
+    return exp.parts[key]
+
+
+# ---------------------------------------------------------------- scoring
+
+
+def notes_per_bar(bars) -> float:
+    """Mean notes per bar: 1 + the changes of pitch from step to step (a held note is one)."""
+    p = melodies.to_pitches(bars)
+    return float(1 + (p[:, 1:] != p[:, :-1]).sum(axis=1).mean())
+
+
+def scores(prev, bars, chord) -> dict:
+    """The three scores (as fractions) of bars against their chords and previous bars, the
+    notes per bar and the fraction of distinct bars."""
+    flat = np.asarray(bars).reshape(len(bars), -1)
+    return {"chord_tone_ratio": melodies.chord_tone_ratio(bars, chord),
+            "in_scale_ratio": melodies.in_scale_ratio(bars),
+            "repeat_rate": melodies.repeat_rate(prev, bars),
+            "notes_per_bar": notes_per_bar(bars),
+            "distinct_fraction": len(np.unique(flat, axis=0)) / len(flat)}
+
+
+def song_scores(songs: np.ndarray, progression=melodies.PROGRESSION) -> dict:
+    """The three scores over whole songs (n, bars, 16, 24): each bar against its chord and
+    (from the second bar on) against the bar before it."""
+    n, bars = songs.shape[:2]
+    chords = [progression[b % len(progression)] for b in range(bars)] * n
+    flat = songs.reshape(n * bars, 1, melodies.STEPS, melodies.PITCHES)
+    prev = np.zeros_like(songs)
+    prev[:, 1:] = songs[:, :-1]
+    return {"chord_tone_ratio": melodies.chord_tone_ratio(flat, chords),
+            "in_scale_ratio": melodies.in_scale_ratio(flat),
+            "repeat_rate": melodies.repeat_rate(prev.reshape(flat.shape), flat)}
+
+
+def evaluate(exp: Experiment) -> dict:
+    c = exp.config
+    out = {"conditioner": c.conditioner, "d_previous": c.d_previous, "repeat_p": c.repeat_p}
+    if c.eval_songs <= 0:
+        return {**out, "scored": False}
+    prev, bar, chord = heldout(exp)
+    samples = M.generate(exp.generator, prev, chord, seed=1234)
+    got, want = scores(prev, samples, chord), scores(prev, bar, chord)
+    diff = {k: 100 * (got[k] - want[k]) for k in SCORES}
+    # another pair's previous bar: how often a sample passes for a repeat of a bar it never saw
+    other = np.roll(prev, 1, axis=0)
+    songs = M.generate_songs(exp.generator, c.eval_songs, c.bars, seed=4321)
+    return {**out, "pairs": len(bar), "samples": got, "data": want, "differences": diff,
+            "within_target": {k: bool(abs(v) <= TOLERANCE) for k, v in diff.items()},
+            "sample_repeat_rate_other_bar": melodies.repeat_rate(other, samples),
+            "songs": song_scores(songs)}
+
+
+# ---------------------------------------------------------------- the protocol
+
+
+def sample(exp: Experiment, n: int, seed=1234, labels=None) -> dict:
+    """{"rolls": G's bars (n, 1, 16, 24) float32 one-hot, "previous": the previous bars they
+    were shown (n, 1, 16, 24), "chords": their chords (n, 13) float32, "pitches": the MIDI
+    notes of each step (n, 16) int64} for n held-out pairs drawn by `seed` (z from it too).
+    Conditional on chords and bars, not on labels."""
+    exp.not_conditional(labels)
+    prev, _, chord = heldout(exp)
+    pick = np.random.default_rng(seed).integers(0, len(prev), n)
+    rolls = M.generate(exp.generator, prev[pick], chord[pick], seed=seed)
+    return {"rolls": rolls, "previous": prev[pick].astype(np.float32),
+            "chords": chord[pick].astype(np.float32),
+            "pitches": melodies.to_pitches(rolls).astype(np.int64)}
+
+
+def _as_images(rolls) -> np.ndarray:
+    """Rolls (n, 1, 16, 24) as images (n, 1, 24, 16) in [-1, 1]: time across, high notes up."""
+    return (2 * np.asarray(rolls)[:, :, :, ::-1].transpose(0, 1, 3, 2) - 1).astype(np.float32)
+
+
+def draw(exp: Experiment, n=None, seed=1234, labels=None):
+    """Two rows of n (default 8) held-out pairs: the previous bar, then G's bar after it."""
+    from ..viz.images import grid_figure
+    n = 8 if n is None else n
+    out = sample(exp, n, seed, labels)
+    grid = np.concatenate([_as_images(out["previous"]), _as_images(out["rolls"])])
+    return grid_figure(grid, n, f"{exp.name}, iteration {exp.trainer.iteration}: previous bar "
+                                f"/ generated bar (pitch up, time across)")
+
+
+def songs(exp: Experiment, n: int, bars: int | None = None, seed: int = 1234,
+          primer=None) -> np.ndarray:
+    """n songs (n, bars, 16, 24) that G writes bar after bar over C-G-Am-F (see
+    tinygan.gan.midinet.generate_songs); bars defaults to the training songs' length."""
+    return M.generate_songs(exp.generator, n, exp.config.bars if bars is None else bars,
+                            seed, primer=primer)
+
+
+def write_song(exp: Experiment, path, bars: int | None = None, seed: int = 1234,
+               tempo_bpm: float = 120) -> np.ndarray:
+    """One song of G's written to `path` as MIDI; returns it (bars, 16, 24)."""
+    song = songs(exp, 1, bars, seed)[0]
+    M.write_song(path, song, tempo_bpm)
+    return song
