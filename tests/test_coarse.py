@@ -13,7 +13,7 @@ import tinygan.functional as F
 import tinygan.nn as nn
 from tinygan import conv, experiments
 from tinygan.data import pyramid as P
-from tinygan.data.digits import Digits, synthetic_digits
+from tinygan.data.digits import Digits
 from tinygan.experiments import coarse as XC
 from tinygan.gan import lapgan as L
 from tinygan.gan import progressive as PG
@@ -25,8 +25,7 @@ from tinygan.testing import gradcheck, gradgradcheck
 
 @pytest.fixture(scope="module")
 def tiny_digits():
-    images, labels = synthetic_digits(90, seed=3)
-    return Digits(images, labels, "synthetic (test)", synthetic=True)
+    return Digits.synthetic_set(90, seed=3)
 
 
 # ---------------------------------------------------------------- the Laplacian pyramid

@@ -26,8 +26,7 @@ def t64(a, requires_grad=False):
 
 @pytest.fixture(scope="module")
 def tiny_digits():
-    images, labels = synthetic_digits(64, seed=3)
-    return Digits(images, labels, "synthetic (test)", synthetic=True)
+    return Digits.synthetic_set(64, seed=3)
 
 
 # ---------------------------------------------------------------- embedding

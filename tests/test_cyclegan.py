@@ -27,8 +27,7 @@ SMALL = dict(steps=4, batch_size=4, width=4, res_blocks=1, pool_size=6, eval_sam
 
 @pytest.fixture(scope="module")
 def tiny():
-    images, labels = synthetic_digits(80, seed=3)
-    return Digits(images, labels, "synthetic (test)", synthetic=True)
+    return Digits.synthetic_set(80, seed=3)
 
 
 @pytest.fixture

@@ -14,8 +14,7 @@ CONFIGS = {"mlp": X.DigitsConfig, "dcgan": X.DCGANConfig, "cgan": X.CGANConfig}
 
 @pytest.fixture(scope="module")
 def tiny_digits():
-    images, labels = synthetic_digits(64, seed=3)
-    return Digits(images, labels, "synthetic (test)", synthetic=True)
+    return Digits.synthetic_set(64, seed=3)
 
 
 def make(name, digits, device=None, **settings):

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from tinygan import experiments, io
-from tinygan.data.digits import Digits, synthetic_digits
+from tinygan.data.digits import Digits
 from tinygan.experiments import digits as digit_experiments
 
 #: settings that make each experiment take a fraction of a second
@@ -60,8 +60,7 @@ SHAPES = {"toy1d": {"points": (5, 1)}, "ring": {"points": (5, 2)}, "grid": {"poi
 @pytest.fixture(autouse=True)
 def synthetic_digits_only(monkeypatch):
     """The digit experiments train on 64 synthetic digits here (fast, and no MNIST needed)."""
-    images, labels = synthetic_digits(64, seed=3)
-    tiny = Digits(images, labels, "synthetic (test)", synthetic=True)
+    tiny = Digits.synthetic_set(64, seed=3)
     monkeypatch.setattr(digit_experiments, "load_digits", lambda data_dir=None: tiny)
 
 

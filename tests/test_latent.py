@@ -22,8 +22,7 @@ from tinygan.testing import gradcheck, gradgradcheck
 
 @pytest.fixture(scope="module")
 def tiny_digits():
-    images, labels = synthetic_digits(90, seed=3)
-    return Digits(images, labels, "synthetic (test)", synthetic=True)
+    return Digits.synthetic_set(90, seed=3)
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ import pytest
 
 import tinygan as tg
 from tinygan import experiments, io
-from tinygan.data.digits import Digits, synthetic_digits
+from tinygan.data.digits import Digits
 from tinygan.experiments import digits as X
 from tinygan.experiments import pix2pix as XP
 from tinygan.gan import pix2pix as P
@@ -138,8 +138,7 @@ def test_l1_term_is_lambda_times_the_mean_absolute_error():
 
 @pytest.fixture
 def tiny_digits(monkeypatch):
-    images, labels = synthetic_digits(48, seed=3)
-    tiny = Digits(images, labels, "synthetic (test)", synthetic=True)
+    tiny = Digits.synthetic_set(48, seed=3)
     monkeypatch.setattr(X, "load_digits", lambda data_dir=None: tiny)
     return tiny
 

@@ -21,8 +21,7 @@ from tinygan.testing import gradcheck, gradgradcheck
 
 @pytest.fixture(scope="module")
 def tiny_digits():
-    images, labels = synthetic_digits(64, seed=3)
-    return Digits(images, labels, "synthetic (test)", synthetic=True)
+    return Digits.synthetic_set(64, seed=3)
 
 
 def _block64(channels=8, pool=1, gamma=0.7, seed=0):

@@ -12,7 +12,7 @@ import pytest
 import tinygan as tg
 from tinygan import metrics
 from tinygan.data import tasks
-from tinygan.data.digits import Digits, synthetic_digits
+from tinygan.data.digits import Digits
 from tinygan.data.resize import bicubic, cubic_matrix, keys_kernel
 from tinygan.experiments import srgan as XS
 from tinygan.gan import srgan as S
@@ -22,8 +22,7 @@ from tinygan.optim import Adam
 
 @pytest.fixture(scope="module")
 def tiny():
-    images, labels = synthetic_digits(96, seed=3)
-    return Digits(images, labels, "synthetic (test)", synthetic=True)
+    return Digits.synthetic_set(96, seed=3)
 
 
 @pytest.fixture(scope="module")

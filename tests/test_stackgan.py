@@ -13,7 +13,7 @@ import pytest
 import tinygan as tg
 from tinygan import io
 from tinygan.data import captions as C
-from tinygan.data.digits import Digits, synthetic_digits
+from tinygan.data.digits import Digits
 from tinygan.experiments import digits as X
 from tinygan.experiments import stackgan as XS
 from tinygan.gan import stackgan as S
@@ -39,8 +39,7 @@ EDGES = np.full((10, 1), 0.5 * (C.attributes.ink_mass(STROKES[:1])[0] +
 
 @pytest.fixture(scope="module")
 def tiny():
-    images, labels = synthetic_digits(120, seed=3)
-    return Digits(images, labels, "synthetic (test)", synthetic=True)
+    return Digits.synthetic_set(120, seed=3)
 
 
 # ---------------------------------------------------------------- captions

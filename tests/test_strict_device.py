@@ -13,7 +13,7 @@ import tinygan.functional as F
 import tinygan.nn as nn
 from strict_device import COUNTS, StrictArray
 from tinygan import backend, experiments
-from tinygan.data.digits import Digits, synthetic_digits
+from tinygan.data.digits import Digits
 from tinygan.experiments import digits as digit_experiments
 from tinygan.optim import SGD, Adam, RMSprop
 
@@ -123,8 +123,7 @@ METHODS = ["packing", "unrolled", "feature_matching", "label_smoothing",
 
 @pytest.fixture
 def synthetic_digits_only(monkeypatch):
-    images, labels = synthetic_digits(32, seed=3)
-    tiny = Digits(images, labels, "synthetic (test)", synthetic=True)
+    tiny = Digits.synthetic_set(32, seed=3)
     monkeypatch.setattr(digit_experiments, "load_digits", lambda data_dir=None: tiny)
 
 

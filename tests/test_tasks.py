@@ -47,8 +47,8 @@ def test_padding_cropping_and_low_resolution():
 
 
 def test_paired_and_unpaired_sets():
-    images, labels = synthetic_digits(40, seed=2)
-    digits = Digits(images, labels, "synthetic (test)", synthetic=True)
+    digits = Digits.synthetic_set(40, seed=2)
+    images, labels = digits.images, digits.labels
     p = T.paired("edges", digits)
     assert p.inputs.shape == p.targets.shape == (40, 1, 32, 32)
     assert T.paired("resolution", digits, 14).inputs.shape == (40, 1, 14, 14)

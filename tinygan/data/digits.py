@@ -66,6 +66,12 @@ class Digits:
     source: str
     synthetic: bool = False
 
+    @classmethod
+    def synthetic_set(cls, n: int, seed: int = 0, source: str = "synthetic (test)") -> "Digits":
+        """n seven-segment stand-in digits (synthetic_digits), e.g. for tests and fast runs."""
+        images, labels = synthetic_digits(n, seed)
+        return cls(images, labels, source, synthetic=True)
+
 
 def load_digits(data_dir=None, allow_synthetic: bool = True, synthetic_size: int = 3000
                 ) -> Digits:
@@ -77,9 +83,9 @@ def load_digits(data_dir=None, allow_synthetic: bool = True, synthetic_size: int
     except mnist.MNISTNotFoundError:
         if not allow_synthetic:
             raise
-        images, labels = synthetic_digits(synthetic_size, seed=0)
-        return Digits(images, labels, f"synthetic seven-segment digits ({synthetic_size}): "
-                      "MNIST not found (set TINYGAN_DATA_DIR to its folder)", synthetic=True)
+        return Digits.synthetic_set(synthetic_size, 0, f"synthetic seven-segment digits "
+                                    f"({synthetic_size}): MNIST not found (set "
+                                    "TINYGAN_DATA_DIR to its folder)")
     return Digits(split.train_images, split.train_labels, split.source)
 
 
