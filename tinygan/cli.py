@@ -1,6 +1,7 @@
 """The `tinygan` command: `train` (any experiment of the registry into a run folder, with
 resume), `sweep` (a grid of experiments x settings x seeds on a process pool or a Dask cluster),
 `sample` (a picture or the raw samples from a checkpoint), `figures` (rerun the lessons),
+`book` (the lessons, executed, and the API reference as an HTML book),
 `classifier` (retrain or check the evaluation classifier) and `demo`.
 
 `tinygan train NAME`'s hyperparameter options and their --help text are generated from the
@@ -306,6 +307,31 @@ def _figures(args) -> int:
     return 0
 
 
+def _book(args) -> int:
+    """Execute the lessons and build the HTML book (tinygan/book.py)."""
+    from tinygan import book
+
+    logging.getLogger("tinygan").setLevel(logging.INFO)
+    start = time.perf_counter()
+    try:
+        result = book.build(fast=args.fast, out=args.out, only=args.only,
+                            executed=args.executed, timeout=args.timeout)
+    except book.BookError as e:
+        print(f"tinygan book: {e}", file=sys.stderr)
+        return 2
+    hows = list(result.lessons.values())
+    counts = {how: hows.count(how) for how in set(hows)}
+    print(f"Lessons: {', '.join(f'{n} {how}' for how, n in sorted(counts.items()))}; "
+          f"{len(result.warnings)} Sphinx warnings; {time.perf_counter() - start:.0f} s "
+          f"({', '.join(f'{k} {v:.0f} s' for k, v in result.seconds.items())})")
+    print(f"Book: {result.index}")
+    if result.failed:
+        print(f"tinygan book: {len(result.failed)} lesson(s) failed: "
+              f"{', '.join(result.failed)} (their pages show the traceback)", file=sys.stderr)
+        return 1
+    return 0
+
+
 def _setting_value(name: str, field: str, text: str):
     """One value of a --set/--grid option, parsed by the config field's type ("none" for None,
     a tuple as space-separated numbers, a flag as true/false)."""
@@ -430,6 +456,23 @@ def _add_other_parsers(sub) -> None:
     figures.add_argument("--executed", default=None, metavar="DIR",
                          help="also save each executed notebook, outputs and all, in DIR (what "
                               "the lessons printed: the numbers their text quotes)")
+    bk = sub.add_parser("book", help="execute the lessons and build them, with the API "
+                                     "reference, as a static HTML book (needs the [book] extra)",
+                        description="Execute every lesson (full mode unless --fast) and build "
+                                    "the HTML book into OUT/html (open OUT/html/index.html). "
+                                    "Executed lessons are kept in OUT/executed/MODE and reused "
+                                    "while their code and the library are unchanged.")
+    bk.add_argument("--fast", action="store_true",
+                    help="fast mode (TINYGAN_FAST=1): short runs, in minutes")
+    bk.add_argument("--out", default=None, metavar="DIR",
+                    help="build folder (default book/_build; the book is DIR/html)")
+    bk.add_argument("--only", nargs="+", default=None, metavar="KEY",
+                    help="only lessons whose file name contains KEY (e.g. 03 05)")
+    bk.add_argument("--executed", default=None, metavar="DIR",
+                    help="take executed notebooks from DIR (e.g. `tinygan figures --executed "
+                         "DIR`) where their code is the lesson's and their mode the one asked")
+    bk.add_argument("--timeout", type=int, default=3600,
+                    help="seconds per notebook cell (default 3600)")
     sw = sub.add_parser("sweep", help="run a grid of experiments x settings x seeds "
                                       "(resumable; a process pool or a Dask cluster)",
                         description="Train every combination and write PREFIX.json (one row "
@@ -496,6 +539,8 @@ def main(argv=None) -> int:
         return _sweep(args)
     if args.command == "figures":
         return _figures(args)
+    if args.command == "book":
+        return _book(args)
     if args.command == "classifier":
         return _classifier(args)
     return 2
