@@ -156,17 +156,23 @@ class Trainer:
         for hook in self.hooks:
             term = hook.d_loss(self, real, fake, real_logits, fake_logits)
             loss = loss if term is None else loss + term
-        self.d_opt.zero_grad()
-        loss.backward()
-        self.d_opt.step()
-        for hook in self.hooks:
-            hook.after_d_step(self)
+        self.d_update(loss, real_source, fake_source)
         self._add("d_loss", loss.data, self.k)
         self._add("d_real", _mean_probability(real_source.data), self.k)
         self._add("d_fake", _mean_probability(fake_source.data), self.k)
         self._add("d_gap", real_source.data.mean() - fake_source.data.mean(), self.k)
         self.last_d_loss = loss
         return loss
+
+    def d_update(self, loss: Tensor, real_source: Tensor, fake_source: Tensor) -> None:
+        """D's optimizer step on its loss, then the hooks' after_d_step. Subclasses decide
+        here whether D steps at all, from its real-vs-fake logits on this batch (3D-GAN's
+        adaptive rule, tinygan.gan.gan3d)."""
+        self.d_opt.zero_grad()
+        loss.backward()
+        self.d_opt.step()
+        for hook in self.hooks:
+            hook.after_d_step(self)
 
     def generator_loss(self):
         """(loss, fake, fake_logits) for one generator step: g_loss(D(G(z))) on m fresh z.
