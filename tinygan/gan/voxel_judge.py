@@ -7,7 +7,11 @@ as tinygan/assets/voxel_judge.npz (a tg.save checkpoint) whose SHA-256 is record
 loading refuses a file whose checksum differs. `train_judge()` retrains it from scratch with a
 fixed seed on fresh shapes drawn with the seeds TRAIN_SEED, TRAIN_SEED + 1, ... (one per epoch,
 from 1000 up: disjoint from the seeds a GAN trains on, 0-999) and measures its accuracy once,
-after the last epoch, on HELDOUT shapes drawn with HELDOUT_SEED.
+after the last epoch, on HELDOUT shapes drawn with HELDOUT_SEED. The committed judge (60 epochs
+of 2,000 shapes, 200 CPU-s on one thread; about 700 KB) is right on 98.65 % of those 2,000
+(97.95 % from the grid alone, without the mirror average of `predict`); its only mistakes are
+small boxes and cylinders (3-7 % fill, a box near a cube), which at 16^3 are a few voxels
+across. Retraining with the same settings gives the same weights (checked, on one thread).
 
 Scores of samples (N, 1, 16, 16, 16): occupancy probabilities are first thresholded at 0.5
 (as the paper's figures show its samples), then
@@ -41,7 +45,7 @@ log = logging.getLogger(__name__)
 
 ASSET = Path(__file__).resolve().parents[1] / "assets" / "voxel_judge.npz"
 #: SHA-256 of the committed weights; retraining writes a new file with a new checksum
-JUDGE_SHA256 = "0" * 64
+JUDGE_SHA256 = "74f3265c002e426af71c5e0c21106c817ab8974a3d3ff28b9bc4666181ca2937"
 SIZE = 16
 NUM_CLASSES = len(CLASSES)
 TRAIN_SEED = 1000     # epoch e trains on shapes(..., seed=TRAIN_SEED + e)
@@ -94,17 +98,34 @@ def binarize(voxels) -> np.ndarray:
     return (v > 0.5).astype(np.float32)
 
 
-def predict(judge: VoxelJudge, voxels, batch_size: int = 500) -> np.ndarray:
+def mirrors(voxels: np.ndarray):
+    """The 8 mirror images of voxels (N, 1, D, H, W): every subset of the three axes flipped
+    (the first is the grid itself)."""
+    for k in range(8):
+        axes = tuple(2 + i for i in range(3) if k >> i & 1)
+        yield np.ascontiguousarray(np.flip(voxels, axes)) if axes else voxels
+
+
+def predict(judge: VoxelJudge, voxels, batch_size: int = 500,
+            mirrored: bool = True) -> np.ndarray:
     """The judge's class probabilities (N, 4) float64 for voxels thresholded at 0.5, in eval
-    mode, without a graph; the judge's training flag is restored afterwards."""
-    logits = nn_utils.predict(judge, binarize(voxels), batch_size)
-    z = logits - logits.max(axis=1, keepdims=True)      # softmax on the host, stably
-    p = np.exp(z.astype(np.float64))
-    return p / p.sum(axis=1, keepdims=True)
+    mode, without a graph. mirrored: the mean of its softmax over the grid's 8 mirror images
+    (every class is mirror-symmetric, so a shape's mirror image is a shape of its class;
+    averaging takes out how the shape happened to fall on the voxel lattice, which is what
+    decides the small boxes and cylinders it confuses: 97.95 % -> 98.65 % held out)."""
+    x = binarize(voxels)
+    total = 0.0
+    for view in (mirrors(x) if mirrored else [x]):
+        logits = nn_utils.predict(judge, view, batch_size)
+        z = logits - logits.max(axis=1, keepdims=True)      # softmax on the host, stably
+        p = np.exp(z.astype(np.float64))
+        total = total + p / p.sum(axis=1, keepdims=True)
+    return total / (8 if mirrored else 1)
 
 
-def accuracy(judge: VoxelJudge, voxels, labels) -> float:
-    return float(np.mean(predict(judge, voxels).argmax(axis=1) == np.asarray(labels)))
+def accuracy(judge: VoxelJudge, voxels, labels, mirrored: bool = True) -> float:
+    probs = predict(judge, voxels, mirrored=mirrored)
+    return float(np.mean(probs.argmax(axis=1) == np.asarray(labels)))
 
 
 def class_mix(probs) -> dict:
@@ -127,7 +148,7 @@ def scores(judge: VoxelJudge, voxels) -> dict:
     return class_mix(predict(judge, voxels))
 
 
-def train_judge(epochs: int = 30, shapes_per_epoch: int = 2000, batch_size: int = 50,
+def train_judge(epochs: int = 60, shapes_per_epoch: int = 2000, batch_size: int = 50,
                 lr: float = 2e-3, width: int = 8, seed: int = 0,
                 progress=None) -> tuple[VoxelJudge, dict]:
     """Train a VoxelJudge with Adam (cosine decay to lr/20) on `shapes_per_epoch` fresh shapes
@@ -173,7 +194,8 @@ def train_judge(epochs: int = 30, shapes_per_epoch: int = 2000, batch_size: int 
             progress(epoch, info)
     judge.eval()
     x, y = shapes(HELDOUT, SIZE, seed=HELDOUT_SEED)
-    info["heldout_accuracy"] = accuracy(judge, x, y)
+    info["heldout_accuracy"] = accuracy(judge, x, y)               # as the scores judge
+    info["heldout_accuracy_one_view"] = accuracy(judge, x, y, mirrored=False)
     # kept out of the checkpoint's metadata, so a retrain writes the same bytes
     cpu_seconds = round(time.process_time() - start, 1)
     log.info("voxel judge: held-out accuracy %.4f after %.0f CPU-s", info["heldout_accuracy"],
