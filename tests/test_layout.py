@@ -17,7 +17,7 @@ FLOORS = {
     "nn": 4, "data": 4,
     "gan": 5, "games": 5, "divergences": 5, "metrics": 5, "viz": 5,
     "experiments": 6,
-    "runs": 7, "sweep": 7, "cli": 7, "__main__": 7,
+    "runs": 7, "sweep": 7, "cli": 7, "book": 7, "__main__": 7,
 }
 
 

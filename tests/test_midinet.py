@@ -85,13 +85,13 @@ def test_packed_rows_carry_the_conditions_through_g(pairs):
     np.testing.assert_array_equal(fake.numpy()[:, 384:], z_rows.numpy()[:, 8:])
     _, b, p, c = M.unpack(real)
     assert b.shape == p.shape == (5, 1, 16, 24) and c.shape == (5, 13)
-    assert M.PackedDiscriminator(D)(fake).shape == (5, 1)
+    assert M.PackedMidiDiscriminator(D)(fake).shape == (5, 1)
 
 
 def _hook_terms(D, real, fake):
     trainer = SimpleNamespace(data=lambda m, rng: real, rng=None)
     return [h.g_loss(trainer, fake, None) for h in
-            M.feature_matching_hooks(M.PackedDiscriminator(D), 0.05, 0.005)]
+            M.feature_matching_hooks(M.PackedMidiDiscriminator(D), 0.05, 0.005)]
 
 
 def test_feature_matching_is_zero_on_the_real_batch_and_positive_otherwise(pairs):
@@ -105,9 +105,9 @@ def test_feature_matching_is_zero_on_the_real_batch_and_positive_otherwise(pairs
     assert features.item() > 0 and mean.item() > 0
     diff = real.numpy()[:, :384].mean(0) - fake.numpy()[:, :384].mean(0)
     np.testing.assert_allclose(mean.item(), 0.005 * (diff ** 2).sum(), rtol=1e-5)
-    assert len(M.feature_matching_hooks(M.PackedDiscriminator(D), 0.0, 0.01)) == 1
+    assert len(M.feature_matching_hooks(M.PackedMidiDiscriminator(D), 0.0, 0.01)) == 1
     with pytest.raises(ValueError, match="lambda_mean must be >= 0, got -1"):
-        M.feature_matching_hooks(M.PackedDiscriminator(D), 0.1, -1)
+        M.feature_matching_hooks(M.PackedMidiDiscriminator(D), 0.1, -1)
 
 
 def test_feature_matching_gradient_in_float64(pairs):

@@ -18,8 +18,8 @@ monophonic roll) and reports for those samples and for the held-out bars themsel
 chord-tone ratio, the in-scale ratio and the repeat rate against the given previous bar
 (tinygan.data.melodies; a song's first bar, whose previous bar is empty, counts for the first
 two only), their differences in points (the targets: each within 5), the notes per bar, the
-fraction of distinct bars, the repeat rate against another pair's previous bar (the chance
-level), and the same three scores over whole songs G writes bar after bar.
+fraction of distinct bars, the repeat rate against another song's previous bar at the same
+place (the chance level), and the same three scores over whole songs G writes bar after bar.
 """
 from __future__ import annotations
 
@@ -32,7 +32,6 @@ from .. import backend
 from ..creation import manual_seed
 from ..data import melodies
 from ..gan import midinet as M
-from ..gan.remedies import one_sided_label_smoothing
 from ..gan.trainer import Trainer
 from ..optim import Adam
 from .base import Experiment, ExperimentConfig, param
@@ -57,7 +56,9 @@ class MidiNetConfig(ExperimentConfig):
     d_widths: tuple[int, int] = param((14, 77), "filters of D's two convolutions (the official "
                                                 "14 and 77)")
     d_fc: int = param(1024, "D's dense layer (the paper's 1024)", minimum=1)
+    d_steps: int = param(1, "k: D steps per G step", minimum=1)
     lr: float = param(2e-4, "Adam learning rate of both networks", minimum=0)
+    lr_d: float | None = param(None, "D's learning rate (none: lr)")
     betas: tuple[float, float] = param((0.5, 0.999), "Adam's betas for both networks")
     lambda_features: float = param(M.LAMBDA_FEATURES, "lambda1: weight of ||mean f(x) - mean "
                                    "f(G(z))||^2, f = D's first layer (0: none)", minimum=0)
@@ -68,6 +69,12 @@ class MidiNetConfig(ExperimentConfig):
     conditioner: bool = param(True, "the conditioner CNN: G sees the previous bar (false: the "
                                     "ablation, the same G without it)")
     d_previous: bool = param(False, "D sees the previous bar too (not in the paper)")
+    mismatch_weight: float = param(0.0, "matching-aware D (Reed et al. 2016; not in the "
+                                        "paper): weight of real bars shown another song's "
+                                        "previous bar, judged fake (needs d_previous)",
+                                   minimum=0)
+    d_batch_norm: bool = param(True, "batch norm in D's second and third layers (the "
+                                     "official code's)")
     n_songs: int = param(1000, "training songs (bars x n_songs training bars)", minimum=1)
     bars: int = param(8, "bars per song", minimum=2)
     repeat_p: float = param(0.5, "probability that a bar repeats the previous bar's motif",
@@ -87,6 +94,10 @@ class MidiNetConfig(ExperimentConfig):
         if self.real_target == 0 or min(self.d_widths) < 1:
             raise ValueError(f"MidiNetConfig: real_target must be > 0 and d_widths >= 1, got "
                              f"{self.real_target} and {self.d_widths}")
+        if self.mismatch_weight and not (self.d_previous and self.mismatch_weight < 1):
+            raise ValueError(f"MidiNetConfig: mismatch_weight shows D wrong previous bars, so "
+                             f"it needs d_previous, and must be < 1; got {self.mismatch_weight} "
+                             f"with d_previous={self.d_previous}")
         if self.d_previous and not self.conditioner:
             raise ValueError("MidiNetConfig: d_previous asks D whether G used the previous "
                              "bar; without the conditioner G never sees it")
@@ -101,17 +112,19 @@ def build(config: MidiNetConfig, device=None) -> Experiment:
     prev, bar, chord = melodies.dataset(c.n_songs, c.bars, c.seed, c.repeat_p, c.chord_tone_p)
     manual_seed(c.seed)
     G, D = M.midinet(c.z_dim, c.g_fc, c.g_width, c.cond_width, c.d_widths, c.d_fc,
-                     c.conditioner, c.d_previous)
+                     c.conditioner, c.d_previous, c.d_batch_norm)
     G.to(device)
     D.to(device)
-    packed_d = M.PackedDiscriminator(D)
+    packed_d = M.PackedMidiDiscriminator(D)
     data, noise = M.samplers(M.pair_rows(prev, bar, chord), c.z_dim, device)
+    hooks = M.feature_matching_hooks(packed_d, c.lambda_features, c.lambda_mean)
+    if c.mismatch_weight:
+        hooks.insert(0, M.mismatch_hook(c.mismatch_weight))
     trainer = Trainer(M.PackedMidiNet(G), packed_d, Adam(G.parameters(), c.lr, c.betas),
-                      Adam(D.parameters(), c.lr, c.betas), data, noise,
-                      batch_size=c.batch_size, objective=one_sided_label_smoothing(c.real_target),
-                      seed=c.seed, device=device,
-                      hooks=M.feature_matching_hooks(packed_d, c.lambda_features, c.lambda_mean),
-                      log_every=c.log_every)
+                      Adam(D.parameters(), c.lr if c.lr_d is None else c.lr_d, c.betas),
+                      data, noise, batch_size=c.batch_size, d_steps=c.d_steps,
+                      objective=M.d_objective(c.real_target, 1 - c.mismatch_weight),
+                      seed=c.seed, device=device, hooks=hooks, log_every=c.log_every)
     return Experiment("midinet", c, device, trainer, G, sys.modules[__name__], None,
                       {"discriminator": D, "train": (prev, bar, chord)})
 
@@ -170,8 +183,9 @@ def evaluate(exp: Experiment) -> dict:
     samples = M.generate(exp.generator, prev, chord, seed=1234)
     got, want = scores(prev, samples, chord), scores(prev, bar, chord)
     diff = {k: 100 * (got[k] - want[k]) for k in SCORES}
-    # another pair's previous bar: how often a sample passes for a repeat of a bar it never saw
-    other = np.roll(prev, 1, axis=0)
+    # the previous bar of the next song at the same place (the same chord, another motif):
+    # how often a sample passes for a repeat of a bar it was never shown (the chance level)
+    other = np.roll(prev, c.bars, axis=0)
     songs = M.generate_songs(exp.generator, c.eval_songs, c.bars, seed=4321)
     return {**out, "pairs": len(bar), "samples": got, "data": want, "differences": diff,
             "within_target": {k: bool(abs(v) <= TOLERANCE) for k, v in diff.items()},

@@ -34,18 +34,21 @@ turns one into a MIDI file (tinygan.data.midi).
 
 The trainer hands G one tensor and D one tensor, so a pair travels packed: noise rows
 [z | previous bar | chord] and sample rows [bar | previous bar | chord] (flattened bars),
-unpacked by PackedMidiNet / PackedDiscriminator.
+unpacked by PackedMidiNet / PackedMidiDiscriminator.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from .. import backend, init, nn
+from .. import functional as F
 from ..data import melodies, midi
 from ..ops import concatenate
 from ..tensor import Tensor, no_grad
 from .models import _check_batch
+from . import losses
 from .remedies import FeatureMatching
+from .stackgan import MatchingAware
 
 STEPS, PITCHES = melodies.STEPS, melodies.PITCHES
 BAR = STEPS * PITCHES                    # 384 numbers in a flattened bar
@@ -155,14 +158,16 @@ class MidiNetDiscriminator(nn.Module):
     joined at every layer, batch norm after all but the first. previous=True also shows D
     the previous bar (24 more input channels), which the paper does not."""
 
-    def __init__(self, widths: tuple = (14, 77), fc: int = 1024, previous: bool = False):
+    def __init__(self, widths: tuple = (14, 77), fc: int = 1024, previous: bool = False,
+                 batch_norm: bool = True):
         w0, w1 = widths
         self.previous = previous
+        norm = nn.BatchNorm1d if batch_norm else (lambda n: nn.Identity())
         self.first = nn.Sequential(nn.Conv1d(PITCHES * (2 if previous else 1) + CHORD, w0, 2,
                                              stride=2), nn.LeakyReLU(SLOPE))      # (N, w0, 8)
         self.second = nn.Sequential(nn.Conv1d(w0 + CHORD, w1, 4, stride=2),
-                                    nn.BatchNorm1d(w1), nn.LeakyReLU(SLOPE))      # (N, w1, 3)
-        self.dense = nn.Sequential(nn.Linear(3 * w1 + CHORD, fc), nn.BatchNorm1d(fc),
+                                    norm(w1), nn.LeakyReLU(SLOPE))                # (N, w1, 3)
+        self.dense = nn.Sequential(nn.Linear(3 * w1 + CHORD, fc), norm(fc),
                                    nn.LeakyReLU(SLOPE))                           # (N, fc)
         self.out = nn.Linear(fc + CHORD, 1)                                       # (N, 1)
 
@@ -184,11 +189,11 @@ class MidiNetDiscriminator(nn.Module):
 
 def midinet(z_dim: int = Z_DIM, g_fc: int = 1024, g_width: int = 128, cond_width: int = 16,
             d_widths: tuple = (14, 77), d_fc: int = 1024, conditioner: bool = True,
-            d_previous: bool = False):
+            d_previous: bool = False, d_batch_norm: bool = True):
     """(G, D), initialised as DCGAN (and the official code, built on DCGAN-tensorflow):
     weights N(0, 0.02^2), batch-norm scales N(1, 0.02^2), biases 0."""
     G = MidiNetGenerator(z_dim, g_fc, g_width, cond_width, conditioner)
-    D = MidiNetDiscriminator(d_widths, d_fc, d_previous)
+    D = MidiNetDiscriminator(d_widths, d_fc, d_previous, d_batch_norm)
     for model in (G, D):
         model.apply(init.dcgan_init_)
     return G, D
@@ -224,7 +229,7 @@ class PackedMidiNet(nn.Module):
         return concatenate([bar.reshape(n, BAR), prev, chord], axis=1)
 
 
-class PackedDiscriminator(nn.Module):
+class PackedMidiDiscriminator(nn.Module):
     """sample rows [bar | prev | chord] (N, 781) -> D(bar, chord[, prev]) (N, 1); features:
     D.features on the same rows (for the FeatureMatching hook)."""
 
@@ -249,7 +254,7 @@ def bars_of(rows: Tensor) -> Tensor:
     return rows[:, :BAR]
 
 
-def feature_matching_hooks(D: PackedDiscriminator, lambda_features: float = LAMBDA_FEATURES,
+def feature_matching_hooks(D: PackedMidiDiscriminator, lambda_features: float = LAMBDA_FEATURES,
                            lambda_mean: float = LAMBDA_MEAN) -> list:
     """The paper's two terms of G's loss as FeatureMatching hooks: lambda_features ||mean
     f(x) - mean f(G(z))||^2 on D's first layer, lambda_mean ||mean x - mean G(z)||^2 on the
@@ -259,6 +264,29 @@ def feature_matching_hooks(D: PackedDiscriminator, lambda_features: float = LAMB
             raise ValueError(f"feature_matching_hooks: {name} must be >= 0, got {w}")
     return [FeatureMatching(f, w) for f, w in ((D.features, lambda_features),
                                                (bars_of, lambda_mean)) if w > 0]
+
+
+def mismatch_hook(weight: float = 0.5) -> MatchingAware:
+    """The matching-aware D (GAN-INT-CLS, Reed et al. 2016, arXiv 1605.05396; not in
+    MidiNet): weight * E[softplus(D(real bar, wrong previous bar))], the wrong previous bar
+    another row's that differs (tinygan.gan.stackgan's hook: in the rows [bar | prev | chord]
+    the previous bar sits where its caption would). It makes D judge the pair, not the bar."""
+    return MatchingAware(BAR, BAR, weight)
+
+
+def d_objective(real_target: float = REAL_TARGET, fake_weight: float = 1.0):
+    """(d_loss, g_loss): D's BCE(D(x), real_target) + fake_weight E[softplus(D(G(z)))]
+    (one-sided label smoothing; with the mismatch hook's weight w, fake_weight = 1 - w, as
+    StackGAN's official 1/2 and 1/2), G's non-saturating loss."""
+    if not 0 < real_target <= 1 or not fake_weight >= 0:
+        raise ValueError(f"d_objective: real_target must lie in (0, 1] and fake_weight be >= "
+                         f"0, got {real_target} and {fake_weight}")
+    t = float(real_target)
+
+    def d_loss(real_logits, fake_logits):
+        return (t * F.softplus(-real_logits).mean() + (1 - t) * F.softplus(real_logits).mean()
+                + fake_weight * F.softplus(fake_logits).mean())
+    return losses.Objective(d_loss, losses.g_nonsaturating)
 
 
 def pair_rows(prev, bar, chord) -> np.ndarray:
