@@ -3,6 +3,7 @@ source tree this configures (the landing page, the executed lessons, the API pag
 Sphinx with this folder as its configuration directory; the lessons arrive executed, so myst-nb
 never runs them itself. Everything the pages load is in the build (MathJax included, from the
 sphinx-mathjax-offline package): the book works without a network."""
+import importlib.util
 import re
 import sys
 from pathlib import Path
@@ -22,8 +23,13 @@ extensions = [
     "sphinx.ext.autodoc",       # the API reference from the docstrings
     "sphinx.ext.autosummary",   # the module pages' tables of their classes and functions
     "sphinx.ext.mathjax",
-    "sphinx-mathjax-offline",   # MathJax 3 copied into _static/, so math renders offline
 ]
+# MathJax 3 from the sphinx-mathjax-offline package (the [book] extra), copied into _static/ so
+# that math renders offline; taken as static files rather than as its Sphinx extension, which
+# does not declare itself safe for a parallel build
+_MATHJAX = Path(importlib.util.find_spec("sphinx-mathjax-offline").origin).parent / "static"
+html_static_path = [str(_MATHJAX)]
+mathjax_path = "mathjax/tex-chtml.js"
 exclude_patterns = ["sources/**", "**/.ipynb_checkpoints"]
 
 # the lessons are executed by tinygan/book.py (with the lessons' kernel, and cached)
@@ -48,11 +54,15 @@ html_theme_options = {
     "show_toc_level": 2,
 }
 html_show_sourcelink = False
+# the theme reads the reader's choice of light or dark from localStorage; a first visit
+# has none, and an empty default logs a console error. The figures are drawn on white.
+html_context = {"default_mode": "light"}
 
 
 # ---------------------------------------------------------------- docstrings as plain text
 
-_CODE = re.compile(r"(``.+?``|`[^`]+`)")
+# a code span in `single` or ``double`` backticks, within one paragraph
+_CODE = re.compile(r"(``(?:[^`\n]|\n(?!\s*\n))+``|`(?:[^`\n]|\n(?!\s*\n))+`)")
 _BULLET = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s")
 
 
@@ -73,15 +83,22 @@ def _plain_text(app, what, name, obj, options, lines):
     """tinygan's docstrings are plain text, not reStructuredText: math such as |x| or a*b and
     names such as clip_weights_ would be read as markup, and an indented block (a loop of
     pseudo-code, a table aligned by spaces) is layout. Escape the markup characters, show a
-    `span` in single backticks as code, and keep every indented block as it is typed (a
-    literal block); list items keep their indented continuation lines."""
-    out, literal, previous, paragraph_start = [], False, "", ""
+    `span` in single backticks as code (it may run over a line break), and keep every indented
+    block as it is typed (a literal block); list items keep their indented continuation lines."""
+    out, literal, previous, paragraph_start, text = [], False, "", "", []
+
+    def flush():
+        if text:
+            out.extend(_escaped("\n".join(text)).split("\n"))
+            text.clear()
+
     for line in lines:
         indented = line[:1].isspace() and line.strip()
         if indented and not literal and not _BULLET.match(paragraph_start):
             literal = True
+            flush()
             if not previous.rstrip().endswith("::"):
-                out += ["", "::", ""]
+                out.extend(["", "::", ""])
         elif line.strip() and not line[:1].isspace() and literal:
             literal = False
             out.append("")
@@ -89,9 +106,12 @@ def _plain_text(app, what, name, obj, options, lines):
             paragraph_start = ""
         elif not paragraph_start and not line[:1].isspace():
             paragraph_start = line
-        out.append(line if literal or previous.rstrip().endswith("::") and not line.strip()
-                   else _escaped(line))
+        if literal or previous.rstrip().endswith("::") and not line.strip():
+            out.append(line)
+        else:
+            text.append(line)
         previous = line if line.strip() else previous
+    flush()
     lines[:] = out
 
 

@@ -415,6 +415,18 @@ def _page_name(name: str, taken: set) -> str:
     return page
 
 
+def _module_groups(modules) -> dict:
+    """{heading: module names} for the API index: tinygan and its plain modules first, then one
+    group per subpackage (tinygan.nn, tinygan.gan, ...)."""
+    top = "tinygan and its modules"
+    packages = {".".join(n.split(".")[:2]) for n in modules if n.count(".") >= 2}
+    groups = {top: []}
+    for name in modules:
+        head = ".".join(name.split(".")[:2])
+        groups.setdefault(head if head in packages else top, []).append(name)
+    return groups
+
+
 def api_sources(dest: Path) -> int:
     """Write the API reference's reStructuredText pages into dest (index, one page per module,
     one per object); returns how many pages."""
@@ -426,13 +438,16 @@ def api_sources(dest: Path) -> int:
              "Generated from the docstrings. Each public class and function has a page, under "
              "the shortest name it can be imported by (``tinygan.grad``, ``tinygan.nn.Linear``, "
              "``tinygan.gan.trainer.Trainer``), listed on the page of the module that "
-             "defines it. The engine a student reads in one sitting is "
-             ":mod:`tinygan.tensor` and :mod:`tinygan.ops`.\n",
-             ".. toctree::\n   :maxdepth: 1\n"]
-    index += [f"   {name}" for name in modules]
+             "defines it; the search box finds them by name. The engine a student reads in one "
+             "sitting is :mod:`tinygan.tensor` and :mod:`tinygan.ops`.\n"]
+    for group, names in _module_groups(modules).items():
+        index += [group, "-" * len(group), "", ".. autosummary::", ""]
+        index += [f"   {name}" for name in names] + [""]
     _write(dest / "index.rst", "\n".join(index) + "\n")
     for name, listed in modules.items():
-        lines = [_title(name), f".. automodule:: {name}\n"]
+        # module and object pages are orphans: reached from these tables and the search, not
+        # from the sidebar (a sidebar entry per page makes every page of the book slow to write)
+        lines = [":orphan:\n", _title(name), f".. automodule:: {name}\n"]
         if listed:  # a name right under this module is written relative to it
             lines += [".. autosummary::\n"] + [
                 f"   {n[len(name) + 1:] if n.rsplit('.', 1)[0] == name else n}"
@@ -443,8 +458,6 @@ def api_sources(dest: Path) -> int:
         module, short = name.rsplit(".", 1)
         kind = "autoclass" if inspect.isclass(obj) else "autofunction"
         options = "   :members:\n   :show-inheritance:\n" if kind == "autoclass" else ""
-        # an orphan: reached from its module's table and the search, not from the sidebar
-        # (one sidebar entry per object makes every page of the book slow to write)
         text = (f":orphan:\n\n{_title(name)}\n.. currentmodule:: {module}\n\n"
                 f".. {kind}:: {short}\n{options}\nDefined in :mod:`{obj.__module__}`.\n")
         _write(dest / f"{pages[name]}.rst", text)
@@ -505,7 +518,7 @@ def sphinx(src: Path, out: Path, quiet: bool = True) -> list[str]:
     """Run `python -m sphinx` (HTML builder, book/conf.py) on src into out/html; returns the
     warnings. Raises BookError when Sphinx fails."""
     warnings_file = out / "sphinx-warnings.log"
-    command = [sys.executable, "-m", "sphinx", "-b", "html", "-c", str(BOOK),
+    command = [sys.executable, "-m", "sphinx", "-b", "html", "-c", str(BOOK), "-j", "auto",
                "-d", str(out / "doctrees"), "-w", str(warnings_file), "--keep-going",
                str(src), str(out / "html")]
     if quiet:
