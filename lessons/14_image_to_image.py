@@ -276,8 +276,22 @@ plt.show()
 #
 # `benchmarks/reproduce_image_to_image.py` trains each of these models for 10 minutes of CPU
 # time with two seeds — every pix2pix loss on the same budget, CycleGAN with and without the
-# cycle, SRGAN — and writes `benchmarks/results/image_to_image.md`. That table has not been
-# run yet: the numbers quoted above are from this lesson's 30- to 100-second runs.
+# cycle, SRGAN — and writes `benchmarks/results/image_to_image.md`. Means of the two seeds:
+#
+# | pix2pix loss | L1 | GAN | cGAN | L1 + GAN | L1 + cGAN |
+# |---|---|---|---|---|---|
+# | judge accuracy | 98.1 % | 85.3 % | 97.7 % | 97.4 % | 97.8 % |
+# | Fréchet distance | 0.3 | 39.2 | 1.0 | 0.7 | 0.5 |
+#
+# GAN alone is worst and conditioning D helps, as in the paper; but with ten minutes L1 alone
+# is as good as L1 + cGAN: an outline fixes its digit almost uniquely, so the average answer
+# is already sharp, and L1 alone takes three times the steps (no D to train).
+# CycleGAN keeps the judged digit in 96.7 % (thin → thick) and 91.7 % (thick → thin) of
+# translations; without the cycle loss (identity loss kept) 95.8 % and 88.9 %, with L1 to the
+# truth 0.12 instead of 0.09 — a smaller loss than our short run's, where the identity loss
+# alone had not yet learned to keep the digit. SRGAN: PSNR SRResNet 20.4 dB > SRGAN 19.6 >
+# bicubic 14.6, Fréchet distance the other way round (2.6 < 12.2 < 418), judge accuracy on
+# SRGAN's outputs 97.3 %.
 #
 # ## 7. Exercises
 #
