@@ -47,6 +47,8 @@ class GAN3DConfig(ExperimentConfig):
     g_width: int = param(16, "G's channels at 8^3 are 2x this, at 4^3 4x", minimum=1)
     d_width: int = param(16, "D's channels at 8^3 (2x at 4^3)", minimum=1)
     d_batch_norm: bool = param(True, "batch norm after D's second convolution (the paper's)")
+    minibatch_std: bool = param(False, "D's last layer also sees the batch's spread (Karras et "
+                                       "al. 2018; not in the paper)")
     lr_g: float = param(2.5e-3, "G's Adam learning rate (the paper's 0.0025)", minimum=0)
     lr_d: float = param(1e-5, "D's Adam learning rate (the paper's 1e-5)", minimum=0)
     betas: tuple[float, float] = param((0.5, 0.999), "Adam's betas for both (beta1 0.5, the "
@@ -83,7 +85,7 @@ def build(config: GAN3DConfig, device=None) -> Experiment:
     device = backend.resolve_device(device)
     voxels, labels = shapes(config.n_train, SIZE, seed=config.data_seed)
     G, D = gan3d.gan3d(config.z_dim, config.g_width, config.d_width, config.d_batch_norm,
-                       rng=backend.rng([config.seed, 2], "cpu"))
+                       config.minibatch_std, rng=backend.rng([config.seed, 2], "cpu"))
     G.to(device)
     D.to(device)
     hooks = [LinearDecay(config.steps, config.lr_final_frac)] if config.lr_decay else []

@@ -32,8 +32,10 @@ from .. import backend
 from ..creation import manual_seed
 from ..data import melodies
 from ..gan import midinet as M
+from ..gan.hooks import EMA
 from ..gan.trainer import Trainer
 from ..optim import Adam
+from ..tensor import Tensor
 from .base import Experiment, ExperimentConfig, param
 
 SCORES = ("chord_tone_ratio", "in_scale_ratio", "repeat_rate")
@@ -83,6 +85,8 @@ class MidiNetConfig(ExperimentConfig):
                                 minimum=0)
     eval_songs: int = param(250, "held-out songs scored by evaluate (0: skip the scoring)",
                             minimum=0)
+    ema_decay: float | None = param(None, "also keep (and score) an EMA of G's weights with "
+                                          "this decay (none: do not)")
     log_every: int = param(25, "iterations between history records", minimum=1)
 
     def __post_init__(self):
@@ -120,12 +124,14 @@ def build(config: MidiNetConfig, device=None) -> Experiment:
     hooks = M.feature_matching_hooks(packed_d, c.lambda_features, c.lambda_mean)
     if c.mismatch_weight:
         hooks.insert(0, M.mismatch_hook(c.mismatch_weight))
+    ema = EMA(G, c.ema_decay) if c.ema_decay is not None else None
+    hooks += [ema] if ema is not None else []
     trainer = Trainer(M.PackedMidiNet(G), packed_d, Adam(G.parameters(), c.lr, c.betas),
                       Adam(D.parameters(), c.lr if c.lr_d is None else c.lr_d, c.betas),
                       data, noise, batch_size=c.batch_size, d_steps=c.d_steps,
                       objective=M.d_objective(c.real_target, 1 - c.mismatch_weight),
                       seed=c.seed, device=device, hooks=hooks, log_every=c.log_every)
-    return Experiment("midinet", c, device, trainer, G, sys.modules[__name__], None,
+    return Experiment("midinet", c, device, trainer, G, sys.modules[__name__], ema,
                       {"discriminator": D, "train": (prev, bar, chord)})
 
 
@@ -174,23 +180,48 @@ def song_scores(songs: np.ndarray, progression=melodies.PROGRESSION) -> dict:
             "repeat_rate": melodies.repeat_rate(prev.reshape(flat.shape), flat)}
 
 
-def evaluate(exp: Experiment) -> dict:
+def averaged_generator(exp: Experiment):
+    """The EMA of G, its batch-norm statistics re-estimated for the averaged weights on
+    training conditions (previous bars and chords) and fresh z."""
+    if exp.ema is None:
+        raise ValueError(f"{exp.name}: this run keeps no weight average (ema_decay is none)")
+    prev, _, chord = exp.parts["train"]
+    z_dim = exp.generator.z_dim
+
+    def inputs(rng):
+        i = rng.integers(0, len(prev), 256)
+        z = rng.standard_normal((256, z_dim)).astype(np.float32)
+        return tuple(Tensor(backend.to_device(np.ascontiguousarray(a), exp.device))
+                     for a in (z, prev[i], chord[i]))
+    return exp.ema.averaged(inputs)
+
+
+def _scored(exp: Experiment, G) -> dict:
     c = exp.config
-    out = {"conditioner": c.conditioner, "d_previous": c.d_previous, "repeat_p": c.repeat_p}
-    if c.eval_songs <= 0:
-        return {**out, "scored": False}
     prev, bar, chord = heldout(exp)
-    samples = M.generate(exp.generator, prev, chord, seed=1234)
+    samples = M.generate(G, prev, chord, seed=1234)
     got, want = scores(prev, samples, chord), scores(prev, bar, chord)
     diff = {k: 100 * (got[k] - want[k]) for k in SCORES}
     # the previous bar of the next song at the same place (the same chord, another motif):
     # how often a sample passes for a repeat of a bar it was never shown (the chance level)
     other = np.roll(prev, c.bars, axis=0)
-    songs = M.generate_songs(exp.generator, c.eval_songs, c.bars, seed=4321)
-    return {**out, "pairs": len(bar), "samples": got, "data": want, "differences": diff,
+    songs = M.generate_songs(G, c.eval_songs, c.bars, seed=4321)
+    return {"pairs": len(bar), "samples": got, "data": want, "differences": diff,
             "within_target": {k: bool(abs(v) <= TOLERANCE) for k, v in diff.items()},
             "sample_repeat_rate_other_bar": melodies.repeat_rate(other, samples),
             "songs": song_scores(songs)}
+
+
+def evaluate(exp: Experiment) -> dict:
+    c = exp.config
+    out = {"conditioner": c.conditioner, "d_previous": c.d_previous,
+           "mismatch_weight": c.mismatch_weight, "repeat_p": c.repeat_p}
+    if c.eval_songs <= 0:
+        return {**out, "scored": False}
+    out.update(_scored(exp, exp.generator))
+    if exp.ema is not None:
+        out["ema"] = _scored(exp, averaged_generator(exp))
+    return out
 
 
 # ---------------------------------------------------------------- the protocol

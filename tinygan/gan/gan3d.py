@@ -56,14 +56,17 @@ class Discriminator3D(nn.Module):
     over the whole 4^3 map. `features(x)` is the (N, 2w * 64) activation before that last
     layer: what a linear probe reads (the paper's representation experiment)."""
 
-    def __init__(self, width: int = 16, batch_norm: bool = True):
+    def __init__(self, width: int = 16, batch_norm: bool = True, minibatch_std: bool = False):
         w = width
         self.feature_dim = 2 * w * 4 ** 3
         self.body = nn.Sequential(
             nn.Conv3d(1, w, 4, 2, 1), nn.LeakyReLU(0.2),                       # (N, w, 8^3)
             nn.Conv3d(w, 2 * w, 4, 2, 1),                                      # (N, 2w, 4^3)
             nn.BatchNorm3d(2 * w) if batch_norm else nn.Identity(), nn.LeakyReLU(0.2))
-        self.head = nn.Sequential(nn.Conv3d(2 * w, 1, 4), nn.Flatten())       # (N, 1) logits
+        # minibatch_std: one more 4^3 plane, the batch's spread, so D can see a collapse
+        self.head = nn.Sequential(
+            nn.MinibatchStd() if minibatch_std else nn.Identity(),             # (N, 2w [+1], 4^3)
+            nn.Conv3d(2 * w + int(minibatch_std), 1, 4), nn.Flatten())         # (N, 1) logits
 
     def features(self, x):
         """D's penultimate activations, flattened: (N, 2w * 4^3)."""
@@ -76,13 +79,14 @@ class Discriminator3D(nn.Module):
 
 
 def gan3d(z_dim: int = Z_DIM, g_width: int = 16, d_width: int = 16, d_batch_norm: bool = True,
-          rng=None):
+          minibatch_std: bool = False, rng=None):
     """(G, D) with weights from N(0, 0.02^2), batch-norm scales N(1, 0.02^2), biases 0 (rng: a
     Generator, default the shared one); d_batch_norm=False leaves D without batch norm."""
     for name, value in (("z_dim", z_dim), ("g_width", g_width), ("d_width", d_width)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
             raise ValueError(f"gan3d: {name} must be an int >= 1, got {value!r}")
-    G, D = Generator3D(int(z_dim), int(g_width)), Discriminator3D(int(d_width), d_batch_norm)
+    G, D = Generator3D(int(z_dim), int(g_width)), Discriminator3D(int(d_width), d_batch_norm,
+                                                                   minibatch_std)
     for model in (G, D):
         model.apply(lambda m: init.dcgan_init_(m, rng))
     return G, D
