@@ -254,7 +254,8 @@ def test_the_book_builds_in_fast_mode_and_every_page_passes_in_a_browser(tmp_pat
         driver.get(lesson.as_uri())
         driver.execute_async_script(PAGE_PROBE)
         driver.save_screenshot(str(shots / "lesson.png"))
-        driver.execute_script("const m = document.querySelector('.cell_output img, mjx-container');"
+        driver.execute_script("const m = document.querySelector('.cell_output img') || "
+                              "document.querySelector('mjx-container');"
                               "if (m) m.scrollIntoView({block: 'center'});")
         time.sleep(0.3)
         driver.save_screenshot(str(shots / "lesson-figure.png"))
