@@ -17,7 +17,7 @@ from tinygan.gan import midinet as M
 from tinygan.testing import gradcheck
 
 SMALL = dict(z_dim=8, g_fc=16, g_width=8, cond_width=4, d_widths=(4, 6), d_fc=16)
-TINY = dict(steps=3, batch_size=8, n_songs=4, eval_songs=3, **SMALL)
+TINY = dict(steps=3, batch_size=8, n_songs=4, eval_songs=3, **SMALL)   # EMA and mismatch on
 
 
 def _nets(conditioner=True, d_previous=False, seed=0):
@@ -110,6 +110,29 @@ def test_feature_matching_is_zero_on_the_real_batch_and_positive_otherwise(pairs
         M.feature_matching_hooks(M.PackedMidiDiscriminator(D), 0.1, -1)
 
 
+def test_the_matching_aware_terms(pairs):
+    """D's loss: BCE to the smoothed real target, the fakes weighed 1 - w; the mismatch hook
+    adds w E[softplus(D(real bar, another row's previous bar))]."""
+    prev, bar, chord = pairs
+    _, D = _nets(d_previous=True)
+    d_loss, _ = M.d_objective(0.9, 0.5)
+    r, f = tg.tensor([[0.3], [-1.0]]), tg.tensor([[2.0], [0.5]])
+    sp = lambda x: np.log1p(np.exp(x))                                     # noqa: E731
+    want = (0.9 * sp(-r.numpy()).mean() + 0.1 * sp(r.numpy()).mean()
+            + 0.5 * sp(f.numpy()).mean())
+    assert d_loss(r, f).item() == pytest.approx(want, rel=1e-6)
+    real = tg.tensor(M.pair_rows(prev.numpy(), bar.numpy(), chord.numpy()))
+    hook = M.mismatch_hook(0.5)
+    wrong = hook.wrong_rows(real).numpy()
+    np.testing.assert_array_equal(wrong[:, :384], real.numpy()[:, :384])     # the same bars
+    np.testing.assert_array_equal(wrong[:, 768:], real.numpy()[:, 768:])     # and chords
+    assert not np.array_equal(wrong[:, 384:768], real.numpy()[:, 384:768])   # others' prev
+    trainer = SimpleNamespace(D=M.PackedMidiDiscriminator(D))
+    term = hook.d_loss(trainer, real, None, None, None)
+    logits = trainer.D(tg.tensor(wrong)).numpy()
+    assert term.item() == pytest.approx(0.5 * sp(logits).mean(), rel=1e-5)
+
+
 def test_feature_matching_gradient_in_float64(pairs):
     prev, bar, chord = pairs
     _, D = _nets()
@@ -177,8 +200,10 @@ def test_bad_inputs_say_what_is_wrong(pairs):
         M.PackedMidiNet(G)(tg.zeros(2, 10))
     with pytest.raises(ValueError, match="repeat_p must lie in"):
         E.MidiNetConfig(repeat_p=1.5)
-    with pytest.raises(ValueError, match="without the conditioner"):
-        E.MidiNetConfig(conditioner=False, d_previous=True)
+    with pytest.raises(ValueError, match="needs d_previous, and must be < 1"):
+        E.MidiNetConfig(d_previous=False)
+    with pytest.raises(ValueError, match="real_target must lie in"):
+        M.d_objective(0.0)
 
 
 def test_a_tiny_run_through_the_protocol(tmp_path):

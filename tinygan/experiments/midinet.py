@@ -47,7 +47,7 @@ HELDOUT_SEED = 10_000               # held-out songs come from seed HELDOUT_SEED
 class MidiNetConfig(ExperimentConfig):
     """MidiNet on one-bar melodies over C-G-Am-F: G told the chord and shown the previous bar
     through a conditioner CNN, feature matching (Yang et al. 2017)"""
-    steps: int = param(3000, "training iterations (one D step, one G step each)", minimum=1)
+    steps: int = param(5000, "training iterations (one D step, one G step each)", minimum=1)
     batch_size: int = param(72, "bars per step (the official code's 72)", minimum=1)
     z_dim: int = param(M.Z_DIM, "z ~ N(0, I) of this many dimensions (the paper's 100)",
                        minimum=1)
@@ -70,8 +70,9 @@ class MidiNetConfig(ExperimentConfig):
                                               "smoothing; 1: none)", minimum=0)
     conditioner: bool = param(True, "the conditioner CNN: G sees the previous bar (false: the "
                                     "ablation, the same G without it)")
-    d_previous: bool = param(False, "D sees the previous bar too (not in the paper)")
-    mismatch_weight: float = param(0.0, "matching-aware D (Reed et al. 2016; not in the "
+    d_previous: bool = param(True, "D sees the previous bar too (not in the paper: without it "
+                                   "nothing asks G to use the previous bar)")
+    mismatch_weight: float = param(0.5, "matching-aware D (Reed et al. 2016; not in the "
                                         "paper): weight of real bars shown another song's "
                                         "previous bar, judged fake (needs d_previous)",
                                    minimum=0)
@@ -85,7 +86,7 @@ class MidiNetConfig(ExperimentConfig):
                                 minimum=0)
     eval_songs: int = param(250, "held-out songs scored by evaluate (0: skip the scoring)",
                             minimum=0)
-    ema_decay: float | None = param(None, "also keep (and score) an EMA of G's weights with "
+    ema_decay: float | None = param(0.999, "also keep (and score) an EMA of G's weights with "
                                           "this decay (none: do not)")
     log_every: int = param(25, "iterations between history records", minimum=1)
 
@@ -102,9 +103,6 @@ class MidiNetConfig(ExperimentConfig):
             raise ValueError(f"MidiNetConfig: mismatch_weight shows D wrong previous bars, so "
                              f"it needs d_previous, and must be < 1; got {self.mismatch_weight} "
                              f"with d_previous={self.d_previous}")
-        if self.d_previous and not self.conditioner:
-            raise ValueError("MidiNetConfig: d_previous asks D whether G used the previous "
-                             "bar; without the conditioner G never sees it")
 
 
 def build(config: MidiNetConfig, device=None) -> Experiment:

@@ -254,7 +254,8 @@ def bars_of(rows: Tensor) -> Tensor:
     return rows[:, :BAR]
 
 
-def feature_matching_hooks(D: PackedMidiDiscriminator, lambda_features: float = LAMBDA_FEATURES,
+def feature_matching_hooks(D: PackedMidiDiscriminator,
+                           lambda_features: float = LAMBDA_FEATURES,
                            lambda_mean: float = LAMBDA_MEAN) -> list:
     """The paper's two terms of G's loss as FeatureMatching hooks: lambda_features ||mean
     f(x) - mean f(G(z))||^2 on D's first layer, lambda_mean ||mean x - mean G(z)||^2 on the
