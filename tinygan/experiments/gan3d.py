@@ -44,6 +44,8 @@ class GAN3DConfig(ExperimentConfig):
     steps: int = param(2000, "training iterations (one D check, one G step each)", minimum=1)
     batch_size: int = param(100, "m: shapes per D and G step (the paper's 100)", minimum=1)
     z_dim: int = param(64, "z ~ U(0, 1)^z_dim (the paper's 200, for 64^3)", minimum=1)
+    center_z: bool = param(True, "G's first layer sees 2z - 1 (the same prior and family of G; "
+                                 "false: z itself, and G soon ignores z)")
     g_width: int = param(16, "G's channels at 8^3 are 2x this, at 4^3 4x", minimum=1)
     d_width: int = param(16, "D's channels at 8^3 (2x at 4^3)", minimum=1)
     d_batch_norm: bool = param(True, "batch norm after D's second convolution (the paper's)")
@@ -85,7 +87,8 @@ def build(config: GAN3DConfig, device=None) -> Experiment:
     device = backend.resolve_device(device)
     voxels, labels = shapes(config.n_train, SIZE, seed=config.data_seed)
     G, D = gan3d.gan3d(config.z_dim, config.g_width, config.d_width, config.d_batch_norm,
-                       config.minibatch_std, rng=backend.rng([config.seed, 2], "cpu"))
+                       config.minibatch_std, config.center_z,
+                       rng=backend.rng([config.seed, 2], "cpu"))
     G.to(device)
     D.to(device)
     hooks = [LinearDecay(config.steps, config.lr_final_frac)] if config.lr_decay else []

@@ -19,6 +19,12 @@ one bar at a time, told the bar's chord (the 1-D condition) and shown the bar be
   and 0.01 on tf.nn.l2_loss, which is HALF the squared norm: LAMBDA_FEATURES = 0.05 and
   LAMBDA_MEAN = 0.005 here, on the full one. It also smooths D's real targets to 0.9.
 
+Two additions that are not the paper's, each a switch (the experiment says why it uses them):
+`previous=True` shows D the previous bar too (24 more input channels), and `mismatch_hook`
+adds the matching-aware term of GAN-INT-CLS (Reed et al. 2016, arXiv 1605.05396): a real bar
+shown another row's previous bar is to be judged fake. The paper's D sees only the bar and
+its chord, so nothing in its game rewards G for *using* the previous bar.
+
 Layout: 1-D convolutions along time with the pitches as channels, rolls (N, 1, 16, 24) read as
 (N, 24, 16). Every 2-D kernel of the paper either spans all pitches ((1, 128), (2, 128)) or
 is one pitch wide after the pitch axis has collapsed to 1 ((2, 1), (4, 1)). A (k, P) kernel
