@@ -233,6 +233,12 @@ def test_a_tiny_run_through_the_protocol(tmp_path):
     plt.close("all")
     song = E.write_song(exp, tmp_path / "song.mid", bars=4)
     assert song.shape == (4, 16, 24) and (tmp_path / "song.mid").stat().st_size > 14
-    off = E.build(E.MidiNetConfig(**TINY, conditioner=False))
-    off.trainer.fit(2)
-    assert off.evaluate()["conditioner"] is False
+    assert E.songs(exp, 2, bars=3, averaged=True).shape == (2, 3, 16, 24)
+    assert set(metrics["ema"]["samples"]) == set(metrics["samples"])
+    paper = E.build(E.MidiNetConfig(**TINY, conditioner=False, d_previous=False,
+                                    mismatch_weight=0.0, ema_decay=None))
+    paper.trainer.fit(2)
+    scored = paper.evaluate()
+    assert scored["conditioner"] is False and "ema" not in scored
+    with pytest.raises(ValueError, match="keeps no weight average"):
+        E.songs(paper, 1, averaged=True)
