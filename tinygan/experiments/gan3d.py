@@ -66,8 +66,8 @@ class GAN3DConfig(ExperimentConfig):
                               "judge's are drawn from 1000 up); the run's seed leaves them alone",
                            minimum=0)
     eval_samples: int = param(1000, "generated shapes scored by the voxel judge", minimum=1)
-    probe_shapes: int = param(400, "real shapes to train the linear probe on, and as many "
-                                   "others to score it on", minimum=4)
+    probe_shapes: int = param(1000, "real shapes to train the linear probe on, and as many "
+                                    "others to score it on", minimum=4)
     log_every: int = param(25, "iterations between history records", minimum=1)
 
     def __post_init__(self):
@@ -129,13 +129,16 @@ def mean_pairwise_iou(voxels) -> float:
 
 
 def probe_accuracy(D, probe_shapes: int, seed: int) -> dict:
-    """The linear probe on D's penultimate features: logistic regression trained on
-    probe_shapes real shapes (seed [seed, 1]) and scored on probe_shapes others ([seed, 2]);
-    neither set is the GAN's training set."""
+    """The linear probe: logistic regression trained on D's features of probe_shapes real
+    shapes (seed [seed, 1]) and scored on probe_shapes others ([seed, 2]); neither set is the
+    GAN's training set. Two feature sets: D's pooled probe_features (the paper's
+    representation; "pooled") and its flattened penultimate features ("penultimate").
+    Returns {name: {"train_accuracy", "test_accuracy"}}."""
     (x_train, y_train), (x_test, y_test) = (shapes(probe_shapes, SIZE, seed=[seed, k])
                                             for k in (1, 2))
-    return gan3d.linear_probe(gan3d.features(D, x_train), y_train,
-                              gan3d.features(D, x_test), y_test)
+    return {name: gan3d.linear_probe(gan3d.features(D, x_train, probe=pooled), y_train,
+                                     gan3d.features(D, x_test, probe=pooled), y_test)
+            for name, pooled in (("pooled", True), ("penultimate", False))}
 
 
 def _json_number(v):
@@ -143,17 +146,24 @@ def _json_number(v):
     return v if math.isfinite(v) else str(v)
 
 
+def _judge_scores(G, c: GAN3DConfig, judge):
+    """(samples, the judge's scores of them): c.eval_samples from G, z seeded by the run."""
+    samples = gan3d.generate(G, c.eval_samples, seed=[c.seed, 4])
+    return samples, {k: v if isinstance(v, dict) else _json_number(v)
+                     for k, v in voxel_judge.scores(judge, samples).items()}
+
+
 def evaluate(exp: Experiment) -> dict:
     c, trainer = exp.config, exp.trainer
-    samples = gan3d.generate(evaluated_generator(exp), c.eval_samples, seed=[c.seed, 4])
     data = exp.parts["voxels"][:c.eval_samples]
     judge = voxel_judge.load_judge()
+    samples, scores = _judge_scores(evaluated_generator(exp), c, judge)
     probe = probe_accuracy(exp.trainer.D, c.probe_shapes, c.data_seed)
     history = trainer.history
-    return {**{k: v if isinstance(v, dict) else _json_number(v)
-               for k, v in voxel_judge.scores(judge, samples).items()},
-            "probe_accuracy": probe["test_accuracy"],
-            "probe_train_accuracy": probe["train_accuracy"],
+    return {**scores,
+            "probe_accuracy": probe["pooled"]["test_accuracy"],
+            "probe_train_accuracy": probe["pooled"]["train_accuracy"],
+            "probe_accuracy_penultimate": probe["penultimate"]["test_accuracy"],
             "d_update_fraction": _json_number(trainer.d_update_fraction),
             "d_updates": trainer.d_updates, "d_checks": trainer.d_checks,
             "d_accuracy_last": _json_number(history["d_accuracy"][-1]
@@ -163,7 +173,11 @@ def evaluate(exp: Experiment) -> dict:
             "pairwise_iou": {"samples": _json_number(mean_pairwise_iou(samples)),
                              "data": _json_number(mean_pairwise_iou(data))},
             "evaluated": "EMA of G" if exp.ema is not None else "G",
+            # with an EMA, the raw G's scores beside the average's
+            **({"raw_generator": _judge_scores(exp.generator, c, judge)[1]}
+               if exp.ema is not None else {}),
             "iteration": trainer.iteration}
+
 
 
 def sample(exp: Experiment, n: int, seed=1234, labels=None) -> dict:

@@ -22,6 +22,7 @@ from .. import backend, init
 from .. import functional as F
 from .. import nn
 from ..nn import utils as nn_utils
+from ..ops import concatenate
 from ..optim import Adam
 from ..tensor import Tensor, no_grad
 from .models import Standardize, _check_batch
@@ -81,6 +82,18 @@ class Discriminator3D(nn.Module):
         """D's penultimate activations, flattened: (N, 2w * 4^3)."""
         _check_batch(type(self).__name__, x, VOXEL_SHAPE, "voxels")
         return self.body(x).reshape(x.shape[0], self.feature_dim)
+
+    def probe_features(self, x):
+        """The paper's representation for its linear probe (several layers' responses,
+        max-pooled) at this size: each convolution block's activations, max- and mean-pooled
+        over all positions, side by side: (N, 6w). Pooled over the whole grid, they do not
+        depend on where in it a shape sits, which the flattened `features` do."""
+        _check_batch(type(self).__name__, x, VOXEL_SHAPE, "voxels")
+        first = self.body[:2](x)                                    # (N, w, 8^3)
+        second = self.body[2:](first)                               # (N, 2w, 4^3)
+        space = (2, 3, 4)
+        return concatenate([first.max(axis=space), first.mean(axis=space),
+                            second.max(axis=space), second.mean(axis=space)], axis=1)
 
     def forward(self, x):
         _check_batch(type(self).__name__, x, VOXEL_SHAPE, "voxels")
@@ -187,9 +200,11 @@ def interpolate(G: Generator3D, steps: int = 8, seed=1234, ends=None) -> dict:
     return {"voxels": generate(G, z=z), "z": z, "t": t}
 
 
-def features(D: Discriminator3D, voxels, batch_size: int = 500) -> np.ndarray:
-    """D's penultimate features (N, D.feature_dim) float64 of voxels (N, 1, 16, 16, 16), in
-    eval mode and without a graph; D's training flag is restored afterwards."""
+def features(D: Discriminator3D, voxels, batch_size: int = 500,
+             probe: bool = False) -> np.ndarray:
+    """D's penultimate features (N, D.feature_dim) float64 of voxels (N, 1, 16, 16, 16), or
+    with probe=True its pooled probe_features (N, 6w); in eval mode and without a graph, D's
+    training flag restored afterwards."""
     x = np.asarray(backend.to_numpy(voxels.data if isinstance(voxels, Tensor) else voxels),
                    dtype=np.float32)
     device = D.parameters()[0].device
@@ -199,15 +214,15 @@ def features(D: Discriminator3D, voxels, batch_size: int = 500) -> np.ndarray:
     try:
         with no_grad():
             for i in range(0, len(x), batch_size):
-                out.append(D.features(Tensor(backend.to_device(x[i:i + batch_size], device)))
-                           .numpy())
+                part = Tensor(backend.to_device(x[i:i + batch_size], device))
+                out.append((D.probe_features(part) if probe else D.features(part)).numpy())
     finally:
         D.train(was)
     return np.concatenate(out).astype(np.float64)
 
 
-def linear_probe(train_features, train_labels, test_features, test_labels, steps: int = 300,
-                 lr: float = 0.05, weight_decay: float = 1e-3) -> dict:
+def linear_probe(train_features, train_labels, test_features, test_labels, steps: int = 1000,
+                 lr: float = 0.01, weight_decay: float = 1e-3) -> dict:
     """Multinomial logistic regression, trained with tinygan (full-batch Adam on cross-entropy
     + weight_decay |W|^2, from zero weights: the loss is convex, so no seed is involved) on
     features standardized with the training split's mean and spread; scored on the test
