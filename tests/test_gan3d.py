@@ -36,6 +36,9 @@ def test_generator_and_discriminator_shapes():
     assert ((v > 0) & (v < 1)).all()                  # a sigmoid: occupancy probabilities
     assert D(x).shape == (5, 1)
     assert D.features(x).shape == (5, D.feature_dim) == (5, 2 * 4 * 4 ** 3)
+    assert D.probe_features(x).shape == (5, 6 * 4)    # both blocks, max- and mean-pooled
+    with_std = G3.gan3d(z_dim=8, g_width=4, d_width=4, d_batch_norm=False, minibatch_std=True)[1]
+    assert with_std(x).shape == (5, 1) and with_std.features(x).shape == (5, 2 * 4 * 4 ** 3)
     with pytest.raises(ValueError, match=r"voxels has shape \(5, 1, 8, 8, 8\), expected "
                                          r"\(N, 1, 16, 16, 16\)"):
         D(tg.zeros(5, 1, 8, 8, 8))
@@ -216,7 +219,8 @@ def test_a_tiny_run_end_to_end():
     assert set(out["class_mix"]) == {"sphere", "box", "cylinder", "torus"}
     assert sum(out["class_mix"].values()) == pytest.approx(1.0)
     assert 0 <= out["class_mix_max_deviation"] <= 75 and 0.25 <= out["judge_confidence"] <= 1
-    assert 0 <= out["probe_accuracy"] <= 1 and out["d_checks"] == 3
+    assert 0 <= out["probe_accuracy"] <= 1 and 0 <= out["probe_accuracy_penultimate"] <= 1
+    assert out["d_checks"] == 3 and set(out["raw_generator"]) == set(VJ.class_mix(np.eye(4)))
     assert out["d_update_fraction"] == out["d_updates"] / 3
     assert set(out["occupancy"]) == {"samples", "data"} and out["evaluated"] == "EMA of G"
     samples = exp.sample(3, seed=1)["voxels"]

@@ -196,6 +196,8 @@ def test_bad_inputs_say_what_is_wrong(pairs):
         G(_z(24), prev, chord[:5])
     with pytest.raises(ValueError, match=r"chords has shape \(24, 12\)"):
         D(bar, chord[:, :12])
+    with pytest.raises(ValueError, match="one chord .* per bar, got 24 bars, 3 chords"):
+        D(bar, chord[:3])
     with pytest.raises(ValueError, match="noise rows"):
         M.PackedMidiNet(G)(tg.zeros(2, 10))
     with pytest.raises(ValueError, match="repeat_p must lie in"):

@@ -179,10 +179,17 @@ class MidiNetDiscriminator(nn.Module):
 
     def features(self, bar, chord, prev=None) -> Tensor:
         """f(x): the first layer's output (N, widths[0], 8), what the paper matches."""
-        _check_batch(type(self).__name__, bar, (1, STEPS, PITCHES), "bars")
+        name = type(self).__name__
+        _check_batch(name, bar, (1, STEPS, PITCHES), "bars")
+        _check_batch(name, chord, (CHORD,), "chords")
         if self.previous and prev is None:
-            raise ValueError(f"{type(self).__name__}(previous=True) needs the previous bars")
-        _check_inputs(type(self).__name__, bar if prev is None else prev, chord, len(bar))
+            raise ValueError(f"{name}(previous=True) needs the previous bars")
+        if self.previous:
+            _check_batch(name, prev, (1, STEPS, PITCHES), "previous bars")
+        if len(chord) != len(bar) or (self.previous and len(prev) != len(bar)):
+            raise ValueError(f"{name}: one chord (and previous bar) per bar, got {len(bar)} "
+                             f"bars, {len(chord)} chords"
+                             + (f" and {len(prev)} previous bars" if self.previous else ""))
         parts = [_channels(bar)] + ([_channels(prev)] if self.previous else [])
         return self.first(concatenate(parts + [_tile(chord, STEPS)], axis=1))
 
