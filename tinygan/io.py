@@ -401,3 +401,22 @@ def _unflatten(node, entries: dict):
     if kind == "tuple":
         return tuple(_unflatten(child, entries) for child in body)
     return body  # "value"
+
+
+def sha256_of(path) -> str:
+    """The SHA-256 of a file's bytes, as hex."""
+    import hashlib
+    from pathlib import Path
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def verify_sha256(path, expected, error: type, how_to_fix: str) -> None:
+    """Raise `error` unless the file's SHA-256 is `expected` (expected=False: no check), naming
+    both digests and how_to_fix (how to restore or retrain a committed asset)."""
+    if expected is False:
+        return
+    actual = sha256_of(path)
+    if actual != str(expected).lower():
+        raise error(f"{path}: SHA-256 {actual} does not match the recorded {expected}. The "
+                    f"weights were changed or corrupted; restore the file (git checkout), or "
+                    f"{how_to_fix} (or pass sha256=False to load a file you trained yourself)")

@@ -20,7 +20,6 @@ Metrics (tinygan.metrics does the arithmetic), for images (N, 1, 28, 28) in [-1,
 """
 from __future__ import annotations
 
-import hashlib
 import logging
 import math
 import time
@@ -36,6 +35,7 @@ from ..creation import manual_seed
 from ..data.digits import Split, mnist_split, shift_augment
 from ..io import load as load_checkpoint
 from ..io import save as save_checkpoint
+from ..io import sha256_of, verify_sha256  # noqa: F401 (sha256_of: also for callers)
 from ..optim import Adam
 from ..tensor import Tensor, no_grad
 
@@ -152,10 +152,6 @@ def train_classifier(split: Split | None = None, epochs: int = 30, batch_size: i
     return model, info
 
 
-def sha256_of(path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
 def save_classifier(model: LeNet, path=ASSET, info: dict | None = None) -> str:
     """Write the weights (a tg.save checkpoint with `info` as metadata); returns the SHA-256
     to record as CLASSIFIER_SHA256."""
@@ -174,15 +170,8 @@ def load_classifier(path=None, sha256: str | None = None, device: str = "cpu") -
         raise FileNotFoundError(f"evaluation classifier weights not found at {path}; train them "
                                 "with `tinygan classifier --train` (10-15 minutes of "
                                 "CPU; needs the MNIST test split)")
-    expected = CLASSIFIER_SHA256 if sha256 is None else sha256
-    if expected is not False:
-        actual = sha256_of(path)
-        if actual != str(expected).lower():
-            raise ClassifierChecksumError(
-                f"{path}: SHA-256 {actual} does not match the recorded {expected}. The weights "
-                "were changed or corrupted; restore the file (git checkout), or retrain with "
-                "`tinygan classifier --train` and record the checksum it prints "
-                "(or pass sha256=False to load a file you trained yourself)")
+    verify_sha256(path, CLASSIFIER_SHA256 if sha256 is None else sha256, ClassifierChecksumError,
+                  "retrain with `tinygan classifier --train` and record the checksum it prints")
     model = LeNet()
     model.load_state_dict(load_checkpoint(path))
     return model.to(device).eval()

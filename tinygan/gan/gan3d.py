@@ -205,20 +205,8 @@ def features(D: Discriminator3D, voxels, batch_size: int = 500,
     """D's penultimate features (N, D.feature_dim) float64 of voxels (N, 1, 16, 16, 16), or
     with probe=True its pooled probe_features (N, 6w); in eval mode and without a graph, D's
     training flag restored afterwards."""
-    x = np.asarray(backend.to_numpy(voxels.data if isinstance(voxels, Tensor) else voxels),
-                   dtype=np.float32)
-    device = D.parameters()[0].device
-    was = D.training
-    D.eval()
-    out = []
-    try:
-        with no_grad():
-            for i in range(0, len(x), batch_size):
-                part = Tensor(backend.to_device(x[i:i + batch_size], device))
-                out.append((D.probe_features(part) if probe else D.features(part)).numpy())
-    finally:
-        D.train(was)
-    return np.concatenate(out).astype(np.float64)
+    return nn_utils.predict(D, voxels, batch_size,
+                            call=D.probe_features if probe else D.features).astype(np.float64)
 
 
 def linear_probe(train_features, train_labels, test_features, test_labels, steps: int = 1000,

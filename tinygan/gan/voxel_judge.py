@@ -22,7 +22,6 @@ Scores of samples (N, 1, 16, 16, 16): occupancy probabilities are first threshol
 """
 from __future__ import annotations
 
-import hashlib
 import logging
 import math
 import time
@@ -38,8 +37,9 @@ from ..creation import manual_seed
 from ..data.voxels import CLASSES, shapes
 from ..io import load as load_checkpoint
 from ..io import save as save_checkpoint
+from ..io import sha256_of, verify_sha256  # noqa: F401 (sha256_of: also for callers)
 from ..optim import Adam
-from ..tensor import Tensor, no_grad
+from ..tensor import Tensor
 
 log = logging.getLogger(__name__)
 
@@ -203,10 +203,6 @@ def train_judge(epochs: int = 60, shapes_per_epoch: int = 2000, batch_size: int 
     return judge, {**info, "cpu_seconds": cpu_seconds}
 
 
-def sha256_of(path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
 def save_judge(judge: VoxelJudge, path=ASSET, info: dict | None = None) -> str:
     """Write the weights (a tg.save checkpoint with `info` as metadata, less its timing);
     returns the SHA-256 to record as JUDGE_SHA256."""
@@ -225,15 +221,9 @@ def load_judge(path=None, sha256: str | bool | None = None, device: str = "cpu")
     if not path.is_file():
         raise FileNotFoundError(f"voxel judge weights not found at {path}; retrain them with "
                                 "tinygan.gan.voxel_judge.train_judge() and save_judge()")
-    expected = JUDGE_SHA256 if sha256 is None else sha256
-    if expected is not False:
-        actual = sha256_of(path)
-        if actual != str(expected).lower():
-            raise JudgeChecksumError(
-                f"{path}: SHA-256 {actual} does not match the recorded {expected}. The weights "
-                "were changed or corrupted; restore the file (git checkout), or retrain with "
-                "train_judge() + save_judge() and record the checksum save_judge returns "
-                "(or pass sha256=False to load a file you trained yourself)")
+    verify_sha256(path, JUDGE_SHA256 if sha256 is None else sha256, JudgeChecksumError,
+                  "retrain with train_judge() + save_judge() and record the checksum save_judge "
+                  "returns")
     state = load_checkpoint(path)
     width = int(state.meta.get("width", 8)) if getattr(state, "meta", None) else 8
     judge = VoxelJudge(width)

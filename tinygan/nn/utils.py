@@ -147,10 +147,11 @@ def clip_weights_(parameters, c: float) -> None:
         xp.clip(p.data, -c, c, out=p.data)
 
 
-def predict(module: Module, inputs, batch_size: int = 500):
-    """module(inputs) as a float32 host array: eval mode (batch norm's running statistics,
-    so each output depends on its own input alone), no graph, `batch_size` rows at a time on
-    the module's device; the module's training flag is restored afterwards."""
+def predict(module: Module, inputs, batch_size: int = 500, call=None):
+    """module(inputs) — or call(inputs), e.g. a features method of the module — as a float32
+    host array: eval mode (batch norm's running statistics, so each output depends on its own
+    input alone), no graph, `batch_size` rows at a time on the module's device; the module's
+    training flag is restored afterwards."""
     import numpy as np
 
     x = backend.to_numpy(inputs.data if isinstance(inputs, Tensor) else inputs)
@@ -166,8 +167,8 @@ def predict(module: Module, inputs, batch_size: int = 500):
     try:
         with no_grad():
             for i in range(0, len(x), batch_size):
-                out.append(module(Tensor(backend.to_device(x[i:i + batch_size], device)))
-                           .numpy())
+                out.append((call or module)(Tensor(backend.to_device(x[i:i + batch_size],
+                                                                     device))).numpy())
     finally:
         module.train(was)
     return np.concatenate(out).astype(np.float32)
